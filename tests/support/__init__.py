@@ -1,0 +1,1 @@
+"""Shared test helpers: ports and waiting, a real ZooKeeper server, the leak checker."""
