@@ -1,0 +1,154 @@
+"""The aiohttp application: routes, JSON errors, health, OpenAPI and the files executors fetch."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from kafka_mesos.api.brokers import BrokerService, broker_routes
+from kafka_mesos.api.cluster import ApiCluster
+from kafka_mesos.api.control import SchedulerControl
+from kafka_mesos.api.errors import ApiError
+from kafka_mesos.api.openapi import openapi_document
+from kafka_mesos.api.params import Params
+from kafka_mesos.api.routes import Route
+from kafka_mesos.api.topics import topic_routes
+from kafka_mesos.core.errors import ValidationError
+
+log = logging.getLogger(__name__)
+
+FILE_PREFIXES = ("files", "jar", "kafka", "executor")
+
+
+def build_app(
+    cluster: ApiCluster,
+    control: SchedulerControl,
+    *,
+    files: Mapping[str, Path] | None = None,
+    poll_interval: float = 0.05,
+) -> web.Application:
+    """The REST API over `cluster`. `files`: name → path of artifacts served to executors
+    (`/files/<name>`, also `/jar/<name>`, `/kafka/<name>` as mesos/kafka's agents fetch them)."""
+    service = BrokerService(cluster, control, poll_interval=poll_interval)
+    routes = broker_routes(service) + topic_routes()
+    app = web.Application(middlewares=[_json_errors])
+    for route in routes:
+        app.router.add_route("GET", route.path, _dispatcher(route))
+        app.router.add_route("POST", route.path, _dispatcher(route))
+    health = _health(cluster, control)
+    app.router.add_route("GET", "/health", health)
+    app.router.add_route("POST", "/health", health)
+    document = openapi_document(routes, _extra_paths())
+    app.router.add_get("/api/openapi.json", lambda _: _openapi(document))
+    serve = _file_server(dict(files or {}))
+    for prefix in FILE_PREFIXES:
+        app.router.add_get(f"/{prefix}/{{name}}", serve)
+    return app
+
+
+def _dispatcher(route: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    async def dispatch(request: web.Request) -> web.StreamResponse:
+        params = await Params.from_request(request)
+        params.check_known(route.params)
+        for old, new in route.rename:
+            params = params.rename(old, new)
+        return web.json_response(await route.handler(params))
+
+    return dispatch
+
+
+def _error_response(error: ApiError) -> web.Response:
+    response = web.json_response(error.to_json(), status=error.status)
+    return response
+
+
+@web.middleware
+async def _json_errors(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except ApiError as e:
+        return _error_response(e)
+    except ValidationError as e:
+        return _error_response(ApiError(e.message, e.field))
+    except web.HTTPNotFound:
+        return _error_response(ApiError(f"uri not found: {request.path}", None, status=404))
+    except web.HTTPMethodNotAllowed:
+        return _error_response(ApiError(f"method {request.method} not allowed", None, status=405))
+    except web.HTTPException:
+        raise
+    except Exception as e:
+        mapped = _state_error(e)
+        if mapped is not None:
+            return _error_response(mapped)
+        log.exception("unexpected error serving %s %s", request.method, request.path)
+        return _error_response(ApiError(f"internal error: {type(e).__name__}: {e}", None, status=500))
+
+
+def _state_error(e: Exception) -> ApiError | None:
+    """The store's errors by name: a conflicting writer → 409, the store down → 503."""
+    names = {cls.__name__ for cls in type(e).__mro__}
+    if "ConflictError" in names:
+        return ApiError(f"conflicting change, try again: {e}", None, status=409)
+    if "StoreUnavailable" in names:
+        return ApiError(f"storage unavailable: {e}", None, status=503)
+    return None
+
+
+def _health(
+    cluster: ApiCluster, control: SchedulerControl
+) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    async def health(request: web.Request) -> web.StreamResponse:
+        store_ok = await cluster.healthy()
+        body: dict[str, Any] = {
+            "status": "ok" if store_ok else "unavailable",
+            "store": "ok" if store_ok else "unreachable",
+            "scheduler": dict(control.status()),
+        }
+        return web.json_response(body, status=200 if store_ok else 503)
+
+    return health
+
+
+async def _openapi(document: dict[str, Any]) -> web.Response:
+    return web.json_response(document)
+
+
+def _file_server(files: dict[str, Path]) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    async def serve(request: web.Request) -> web.StreamResponse:
+        name = request.match_info["name"]
+        path = files.get(name)
+        if path is None or not path.is_file():
+            known = ", ".join(sorted(files)) or "none"
+            raise ApiError(f"no file {name!r} (served: {known})", "name", status=404)
+        return web.FileResponse(path, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+    return serve
+
+
+def _extra_paths() -> dict[str, Any]:
+    ok = {"200": {"description": "success"}}
+    return {
+        "/health": {
+            "get": {
+                "summary": "200 when the store is reachable; includes the scheduler's status",
+                "responses": {**ok, "503": {"description": "store unreachable"}},
+            }
+        },
+        "/api/openapi.json": {"get": {"summary": "this document", "responses": ok}},
+        "/files/{name}": {
+            "get": {
+                "summary": "an artifact served to executors (executor zipapp, Kafka distribution); "
+                "also under /jar/{name}, /kafka/{name}, /executor/{name}",
+                "parameters": [
+                    {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
+                ],
+                "responses": {**ok, "404": {"description": "no such file"}},
+            }
+        },
+    }

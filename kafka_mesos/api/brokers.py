@@ -1,0 +1,338 @@
+"""Broker routes: `/api/broker/*` (mesos/kafka 0.9.2+) and the older `/api/brokers/*`."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+from typing import Any
+
+from kafka_mesos.api.cluster import ApiCluster, Changes, wait_until
+from kafka_mesos.api.control import BrokerLogError, SchedulerControl
+from kafka_mesos.api.errors import ApiError
+from kafka_mesos.api.params import Params, ParamSpec
+from kafka_mesos.api.routes import Route
+from kafka_mesos.api.topics import rebalance_route
+from kafka_mesos.core.durations import parse_duration
+from kafka_mesos.core.expr import format_broker_ids, parse_broker_expr, parse_broker_ids
+from kafka_mesos.core.model import Broker, broker_to_api_json
+from kafka_mesos.core.validation import BROKER_PARAMS, cloned_brokers, new_brokers, updated_broker
+
+Json = dict[str, Any]
+
+_EXPR = "broker expression: 0, 0,1, 0..2, * or *[rack=r1]"
+BROKER = ParamSpec("broker", "expr", _EXPR, required=True, example="0..2")
+BROKER_LIST = ParamSpec("broker", "expr", _EXPR, default="*")
+G1_ID = ParamSpec("id", "expr", _EXPR, required=True, example="0..2")
+
+SETTINGS: tuple[ParamSpec, ...] = (
+    ParamSpec("cpus", "number", "CPUs", default="1", example="0.5"),
+    ParamSpec("mem", "integer", "memory of the task in MB", default="2048"),
+    ParamSpec("heap", "integer", "broker JVM heap in MB (less than mem)", default="1024"),
+    ParamSpec("port", "range", "port or range; empty: any offered port", example="31090..31100"),
+    ParamSpec("volume", "string", "id of a pre-created Mesos persistent volume"),
+    ParamSpec("bindAddress", "string", "broker bind address: ip, host, 10.0.0.* or if:eth1"),
+    ParamSpec("constraints", "map", "attr=cond,...: like:R, unlike:R, unique, cluster[:V], groupBy[:N]",
+              example="hostname=unique"),
+    ParamSpec("options", "map", "Kafka server properties ($id = broker id)", example="num.io.threads=1"),
+    ParamSpec("log4jOptions", "map", "log4j properties"),
+    ParamSpec("jvmOptions", "string", "extra JVM options"),
+    ParamSpec("stickinessPeriod", "duration", "keep a stopped broker's host this long", default="10m"),
+    ParamSpec("failoverDelay", "duration", "first relaunch delay after a failure", default="1m"),
+    ParamSpec("failoverMaxDelay", "duration", "longest relaunch delay", default="10m"),
+    ParamSpec("failoverMaxTries", "integer", "failures before the broker is deactivated; empty: no limit"),
+)
+assert {p.name for p in SETTINGS} == set(BROKER_PARAMS), "the API publishes every broker setting core knows"
+
+START_TIMEOUT = ParamSpec("timeout", "duration", "wait until every broker is running; 0: return at once",
+                          default="60s")
+STOP_TIMEOUT = ParamSpec("timeout", "duration", "wait until every broker has stopped; 0: return at once",
+                         default="60s")
+FORCE = ParamSpec("force", "flag", "end the tasks at once instead of a graceful shutdown")
+RESTART_TIMEOUT = ParamSpec("timeout", "duration", "time for the whole rolling restart", default="5m")
+NO_WAIT_REPLICATION = ParamSpec("noWaitForReplication", "flag",
+                                "do not wait for replicas to be back in sync between brokers")
+LOG_PARAMS = (
+    ParamSpec("broker", "integer", "broker id", required=True),
+    ParamSpec("name", "string", "stdout, stderr or a Kafka log file name ending in .log", default="stdout"),
+    ParamSpec("lines", "integer", "lines from the end of the file", default="100"),
+    ParamSpec("timeout", "duration", "how long to wait for the executor's answer", default="30s"),
+)
+LOG_NAMES = ("stdout", "stderr")
+MAX_LOG_LINES = 100_000
+
+
+def _timeout(params: Params, default: str) -> float:
+    text = params.get("timeout")
+    return parse_duration(default if text is None or not text.strip() else text, "timeout")
+
+
+def _plural(ids: Sequence[int]) -> str:
+    return "broker" if len(ids) == 1 else "brokers"
+
+
+class BrokerService:
+    """The broker operations; each takes the request's parameters and returns the JSON answer."""
+
+    def __init__(
+        self, cluster: ApiCluster, control: SchedulerControl, *, poll_interval: float = 0.05
+    ) -> None:
+        self.cluster = cluster
+        self.control = control
+        self.poll_interval = poll_interval
+
+    # -- helpers -----------------------------------------------------------------------------------
+    def _json(self, ids: Sequence[int]) -> list[Json]:
+        brokers = self.cluster.snapshot()
+        now = time.time()
+        return [broker_to_api_json(brokers[i], now) for i in ids if i in brokers]
+
+    @staticmethod
+    def _select_existing(text: str, brokers: Mapping[int, Broker], field: str = "broker") -> list[int]:
+        """Ids of existing brokers the expression names; explicit ids that do not exist are an error."""
+        expr = parse_broker_expr(text, field)
+        missing = [i for i in expr.ids if i not in brokers]
+        if missing:
+            noun = "broker" if len(missing) == 1 else "brokers"
+            raise ApiError(f"{noun} {format_broker_ids(missing)} not found", field)
+        ids = expr.select(brokers.values())
+        if not ids:
+            raise ApiError(f"no broker matches {text!r}", field)
+        return ids
+
+    async def _change(
+        self, expr: str, change: Callable[[Broker], Broker], check: Callable[[Broker], None] | None = None
+    ) -> list[int]:
+        """Apply `change` to every broker `expr` selects, atomically; returns the ids."""
+        chosen: list[int] = []
+
+        def decide(brokers: Mapping[int, Broker]) -> Changes:
+            ids = self._select_existing(expr, brokers)
+            if check is not None:
+                for i in ids:
+                    check(brokers[i])
+            chosen[:] = ids
+            return {i: change(brokers[i]) for i in ids}
+
+        await self.cluster.transact(decide)
+        return chosen
+
+    # -- list / add / update / remove / clone -----------------------------------------------------
+    async def list(self, params: Params) -> Json:
+        expr = params.get("broker") or "*"
+        ids = parse_broker_expr(expr, "broker").select(self.cluster.snapshot().values())
+        return {"brokers": self._json(ids)}
+
+    async def add(self, params: Params) -> Json:
+        ids = parse_broker_ids(params.require("broker"), "broker")
+        settings = params.subset(BROKER_PARAMS)
+
+        def decide(brokers: Mapping[int, Broker]) -> Changes:
+            return {b.id: b for b in new_brokers(ids, brokers.keys(), settings)}
+
+        await self.cluster.transact(decide)
+        return {"brokers": self._json(ids)}
+
+    async def update(self, params: Params) -> Json:
+        settings = params.subset(BROKER_PARAMS)
+        ids = await self._change(params.require("broker"), lambda b: updated_broker(b, settings))
+        return {"brokers": self._json(ids)}
+
+    async def remove(self, params: Params) -> Json:
+        expr = params.require("broker")
+        chosen: list[int] = []
+
+        def decide(brokers: Mapping[int, Broker]) -> Changes:
+            ids = self._select_existing(expr, brokers)
+            for i in ids:
+                broker = brokers[i]
+                if broker.active:
+                    raise ApiError(f"broker {i} is active: stop it first", "broker")
+                if broker.task is not None:
+                    phase = broker.task.phase()
+                    raise ApiError(f"broker {i} is still stopping (task {phase}): wait until it has stopped",
+                                   "broker")
+            chosen[:] = ids
+            return dict.fromkeys(ids)
+
+        await self.cluster.transact(decide)
+        return {"ids": [str(i) for i in chosen]}
+
+    async def clone(self, params: Params) -> Json:
+        ids = parse_broker_ids(params.require("broker"), "broker")
+        source_text = params.require("source").strip()
+        if not source_text.isdigit():
+            raise ApiError(f"source must be one broker id, not {source_text!r}", "source")
+        source_id = int(source_text)
+
+        def decide(brokers: Mapping[int, Broker]) -> Changes:
+            source = brokers.get(source_id)
+            if source is None:
+                raise ApiError(f"source broker {source_id} not found", "source")
+            return {b.id: b for b in cloned_brokers(source, ids, brokers.keys())}
+
+        await self.cluster.transact(decide)
+        return {"brokers": self._json(ids)}
+
+    # -- start / stop / restart --------------------------------------------------------------------
+    async def start(self, params: Params) -> Json:
+        timeout = _timeout(params, "60s")
+        ids = await self._change(params.require("broker"), _activated)
+        self.control.wake()
+        return await self._await_state(ids, timeout, _running, "started", "start")
+
+    async def stop(self, params: Params) -> Json:
+        timeout = _timeout(params, "60s")
+        force = params.flag("force")
+        ids = await self._change(params.require("broker"), _deactivated)
+        if force:
+            self.control.force_stop(ids)
+        self.control.wake()
+        return await self._await_state(ids, timeout, _stopped, "stopped", "stop")
+
+    async def _await_state(
+        self, ids: Sequence[int], wait: float, done: Callable[[Broker | None], bool], reached: str, verb: str
+    ) -> Json:
+        if wait <= 0:
+            return {"status": "scheduled", "brokers": self._json(ids)}
+        deadline = asyncio.get_running_loop().time() + wait
+        ok = await wait_until(self.cluster, lambda bs: all(done(bs.get(i)) for i in ids), deadline)
+        answer: Json = {"status": reached if ok else "timeout", "brokers": self._json(ids)}
+        if not ok:
+            answer["message"] = f"{_plural(ids)} {verb} timeout"
+        return answer
+
+    async def restart(self, params: Params) -> Json:
+        """Rolling restart: one broker at a time, stop then start, each waited for."""
+        timeout = _timeout(params, "5m")
+        params.flag("noWaitForReplication")  # validated; replication wait comes with Kafka state (issue #5)
+        expr = params.require("broker")
+
+        def check(broker: Broker) -> None:
+            if not broker.active:
+                raise ApiError(f"broker {broker.id} is not active: start it instead", "broker")
+
+        ids = await self._change(expr, lambda b: b, check)
+        deadline = asyncio.get_running_loop().time() + timeout
+        for broker_id in ids:
+            for step, change, done in (("stop", _deactivated, _stopped), ("start", _activated, _running)):
+                await self._change(str(broker_id), change)
+                self.control.wake()
+                if not await self._wait_one(broker_id, done, deadline):
+                    return {"status": "timeout", "brokers": [],
+                            "message": f"broker {broker_id} timeout on {step}"}
+        return {"status": "restarted", "brokers": self._json(ids)}
+
+    async def _wait_one(self, broker_id: int, done: Callable[[Broker | None], bool], deadline: float) -> bool:
+        return await wait_until(self.cluster, lambda brokers: done(brokers.get(broker_id)), deadline)
+
+    # -- log ---------------------------------------------------------------------------------------
+    async def log(self, params: Params) -> Json:
+        text = params.require("broker").strip()
+        if not text.isdigit():
+            raise ApiError(f"broker must be one broker id, not {text!r}", "broker")
+        broker_id = int(text)
+        name = (params.get("name") or "stdout").strip()
+        if (name not in LOG_NAMES and not name.endswith(".log")) or "/" in name:
+            raise ApiError(f"name must be stdout, stderr or a file name ending in .log, not {name!r}", "name")
+        lines = params.integer("lines", 100, minimum=1)
+        if lines > MAX_LOG_LINES:
+            raise ApiError(f"lines must be at most {MAX_LOG_LINES}", "lines")
+        timeout = _timeout(params, "30s")
+        broker = self.cluster.snapshot().get(broker_id)
+        if broker is None:
+            raise ApiError(f"broker {broker_id} not found", "broker")
+        if not broker.active:
+            raise ApiError(f"broker {broker_id} is not active", "broker")
+        if broker.task is None or not broker.task.running:
+            raise ApiError(f"broker {broker_id} is not running", "broker")
+        try:
+            fetch = self.control.broker_log(broker_id, name, lines, timeout)
+            content = await asyncio.wait_for(fetch, timeout)
+        except TimeoutError:
+            return {"status": "timeout", "content": f"broker {broker_id} log retrieve timeout"}
+        except BrokerLogError as e:
+            return {"status": "failure", "content": str(e)}
+        return {"status": "ok", "content": content}
+
+    # -- G1 (older) answers ------------------------------------------------------------------------
+    async def g1_status(self, params: Params) -> Json:
+        ids = sorted(self.cluster.snapshot())
+        return {"frameworkId": self.cluster.framework_id, "brokers": self._json(ids)}
+
+    async def g1_remove(self, params: Params) -> Json:
+        answer = await self.remove(params)
+        return {"ids": ",".join(answer["ids"])}
+
+    async def g1_start(self, params: Params) -> Json:
+        return _with_g1_ids(await self.start(params))
+
+    async def g1_stop(self, params: Params) -> Json:
+        return _with_g1_ids(await self.stop(params))
+
+
+def _with_g1_ids(answer: Json) -> Json:
+    return {**answer, "ids": ",".join(str(b["id"]) for b in answer["brokers"])}
+
+
+def _activated(broker: Broker) -> Broker:
+    return replace(broker.copy(), active=True, failover=broker.failover.reset())
+
+
+def _deactivated(broker: Broker) -> Broker:
+    return replace(broker.copy(), active=False, failover=broker.failover.reset())
+
+
+def _running(broker: Broker | None) -> bool:
+    return broker is not None and broker.task is not None and broker.task.running and not broker.task.stopping
+
+
+def _stopped(broker: Broker | None) -> bool:
+    return broker is None or broker.task is None
+
+
+_BROKER_EXAMPLE: Json = {"brokers": [{"id": "0", "active": False, "cpus": 1.0, "mem": 2048, "heap": 1024,
+                                      "state": "stopped"}]}
+
+
+def broker_routes(service: BrokerService) -> list[Route]:
+    tag, old = "broker", "broker (older routes)"
+    start = (BROKER, START_TIMEOUT)
+    stop = (BROKER, STOP_TIMEOUT, FORCE)
+    routes = [
+        Route("/api/broker/list", "List brokers", (BROKER_LIST,), service.list, tag, _BROKER_EXAMPLE),
+        Route("/api/broker/add", "Add brokers (stopped)", (BROKER, *SETTINGS), service.add, tag,
+              _BROKER_EXAMPLE),
+        Route("/api/broker/update", "Change brokers' settings; \"\" unsets; maps replace the whole map",
+              (BROKER, *SETTINGS), service.update, tag, _BROKER_EXAMPLE),
+        Route("/api/broker/remove", "Remove stopped brokers", (BROKER,), service.remove, tag,
+              {"ids": ["0", "1"]}),
+        Route("/api/broker/clone", "Add brokers with an existing broker's settings",
+              (BROKER, ParamSpec("source", "integer", "id of the broker to copy", required=True)),
+              service.clone, tag, _BROKER_EXAMPLE),
+        Route("/api/broker/start", "Start brokers; status started, scheduled (timeout=0) or timeout", start,
+              service.start, tag, {"status": "started", "brokers": _BROKER_EXAMPLE["brokers"]}),
+        Route("/api/broker/stop", "Stop brokers; status stopped, scheduled (timeout=0) or timeout", stop,
+              service.stop, tag, {"status": "stopped", "brokers": _BROKER_EXAMPLE["brokers"]}),
+        Route("/api/broker/restart", "Rolling restart, one broker at a time",
+              (BROKER, RESTART_TIMEOUT, NO_WAIT_REPLICATION), service.restart, tag,
+              {"status": "restarted", "brokers": []}),
+        Route("/api/broker/log", "The end of a running broker's log", LOG_PARAMS, service.log, tag,
+              {"status": "ok", "content": "..."}),
+        # mesos/kafka 0.9.0/0.9.1: /api/brokers/*, broker ids in `id`.
+        Route("/api/brokers/status", "Cluster status: framework id and every broker (older route)", (),
+              service.g1_status, old),
+        Route("/api/brokers/add", "Add brokers (older route)", (G1_ID, *SETTINGS), service.add, old,
+              rename=(("id", "broker"),)),
+        Route("/api/brokers/update", "Change brokers' settings (older route)", (G1_ID, *SETTINGS),
+              service.update, old, rename=(("id", "broker"),)),
+        Route("/api/brokers/remove", "Remove stopped brokers (older route); ids as one string", (G1_ID,),
+              service.g1_remove, old, {"ids": "0,1"}, rename=(("id", "broker"),)),
+        Route("/api/brokers/start", "Start brokers (older route)", (G1_ID, START_TIMEOUT), service.g1_start,
+              old, rename=(("id", "broker"),)),
+        Route("/api/brokers/stop", "Stop brokers (older route)", (G1_ID, STOP_TIMEOUT, FORCE),
+              service.g1_stop, old, rename=(("id", "broker"),)),
+        rebalance_route(),
+    ]
+    return routes

@@ -1,0 +1,26 @@
+"""The route table: one description per URL serves both the dispatcher and `/api/openapi.json`."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from kafka_mesos.api.params import Params, ParamSpec
+
+Handler = Callable[[Params], Awaitable[dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class Route:
+    path: str
+    summary: str
+    params: tuple[ParamSpec, ...]
+    handler: Handler
+    tag: str
+    response_example: dict[str, Any] | None = None
+    rename: tuple[tuple[str, str], ...] = ()
+    """(old, new): parameter names this route accepts under an older name, handed to the handler as new."""
+
+    def accepted_params(self) -> tuple[ParamSpec, ...]:
+        return self.params
