@@ -16,7 +16,10 @@ def test_generated_modules_are_up_to_date(tmp_path: Path) -> None:
     written = generate(tmp_path)
     names = sorted(p.name for p in written)
     assert names == sorted(
-        ["__init__.py", *(f"{m}{s}" for m in ("mesos_pb2", "scheduler_pb2", "executor_pb2") for s in (".py", ".pyi"))]
+        [
+            "__init__.py",
+            *(f"{m}{s}" for m in ("mesos_pb2", "scheduler_pb2", "executor_pb2") for s in (".py", ".pyi")),
+        ]
     )
     for fresh in written:
         committed = DEFAULT_OUTPUT / fresh.name

@@ -39,7 +39,7 @@ def _flatten_imports(source: str) -> str:
 
 def generate(output_dir: Path = DEFAULT_OUTPUT) -> list[Path]:
     """Run protoc into ``output_dir``; returns the files written."""
-    from grpc_tools import protoc  # build/test dependency only
+    from grpc_tools import protoc  # type: ignore[import-untyped]  # build/test dependency only
 
     output_dir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
@@ -76,5 +76,3 @@ def main(argv: list[str]) -> int:
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv))
-
-
