@@ -113,7 +113,9 @@ def message_to_dict(msg: Message, *, emit_defaults: bool = False) -> dict[str, A
 
 
 def _is_map(field: Field) -> bool:
-    return bool(field.cpp_type == FieldDescriptor.CPPTYPE_MESSAGE and field.message_type.GetOptions().map_entry)
+    if field.cpp_type != FieldDescriptor.CPPTYPE_MESSAGE:
+        return False
+    return bool(field.message_type.GetOptions().map_entry)
 
 
 def _value_to_json(field: Field, value: Any, emit_defaults: bool) -> Any:
