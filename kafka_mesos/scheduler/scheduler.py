@@ -1,0 +1,496 @@
+"""The Mesos scheduler: event handlers that take a snapshot, let core decide, persist, then call Mesos.
+
+Order of effects is the point of this module:
+- SUBSCRIBED: the framework id is persisted before anything else happens.
+- OFFERS: task records are persisted before ACCEPT goes out (a crash in between leaves a task the
+  reconciliation finds, never an unknown running broker).
+- UPDATE: the new state is persisted before the ACKNOWLEDGE (a crash in between makes Mesos resend it).
+- Nothing is launched until the reconciliation that follows every SUBSCRIBED has finished.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from kafka_mesos.api.control import BrokerLogError
+from kafka_mesos.core.model import TASK_RUNNING, TERMINAL_STATES, Broker, Task
+from kafka_mesos.mesos.pb import mesos_pb2, scheduler_pb2
+from kafka_mesos.scheduler import calls
+from kafka_mesos.scheduler.decisions import (
+    StatusInfo,
+    brokers_wanting_offers,
+    next_wakeup,
+    tasks_to_kill,
+)
+from kafka_mesos.scheduler.logs import LogReplyError, LogRequests
+from kafka_mesos.scheduler.offer_interest import OfferCall, OfferInterest
+from kafka_mesos.scheduler.placing import apply_status, place_brokers
+from kafka_mesos.scheduler.reconciliation import Reconciliation
+from kafka_mesos.scheduler.taskids import broker_id_of, new_task_id
+from kafka_mesos.scheduler.translate import LaunchContext, Placement, task_info
+
+log = logging.getLogger(__name__)
+
+Call = scheduler_pb2.Call
+Event = scheduler_pb2.Event
+
+
+class Caller(Protocol):
+    """What the scheduler needs from the Mesos session."""
+
+    async def call(self, call: scheduler_pb2.Call) -> Any: ...
+
+
+class Cluster(Protocol):
+    """What the scheduler needs from ClusterState."""
+
+    @property
+    def framework_id(self) -> str | None: ...
+
+    async def set_framework_id(self, framework_id: str | None) -> None: ...
+
+    def snapshot(self) -> Mapping[int, Broker]: ...
+
+    async def save_brokers(self, brokers: Sequence[Broker]) -> None: ...
+
+
+@dataclass(frozen=True)
+class SchedulerConfig:
+    framework_name: str = "kafka"
+    role: str = "*"
+    decline_seconds: float = 3600.0
+    accept_refuse_seconds: float = 1.0
+    reconciling_refuse_seconds: float = 2.0
+    revive_interval: float = 1.0
+    reconciliation_timeout: float = 5.0
+    reconciliation_attempts: int = 6
+    reconcile_interval: float = 300.0
+    kill_retry_interval: float = 30.0
+    launch: LaunchContext | None = None
+    cannot_launch: str | None = None  # why no launch is possible at all (no Kafka distribution, no --zk)
+
+
+class Scheduler:
+    """The session's event handler and the API's SchedulerControl."""
+
+    def __init__(
+        self,
+        cluster: Cluster,
+        config: SchedulerConfig,
+        *,
+        clock: Callable[[], float] = time.time,
+        place: Callable[..., Any] | None = None,
+    ) -> None:
+        self.cluster = cluster
+        self.config = config
+        self.clock = clock
+        self._place = place
+        self._caller: Caller | None = None
+        self._lock = asyncio.Lock()
+        self._wake = asyncio.Event()
+        self._force_revive = False
+        self._interest = OfferInterest(revive_interval=config.revive_interval)
+        self._reconciliation = Reconciliation(
+            first_wait=config.reconciliation_timeout, max_attempts=config.reconciliation_attempts
+        )
+        self._kill_sent: dict[str, float] = {}
+        self._logs = LogRequests()
+        self._background: set[asyncio.Task[None]] = set()
+        self._connected = False
+        self._framework_id: str | None = cluster.framework_id
+        self._last_periodic_reconcile = 0.0
+        self._stopping = False
+
+    # ---- wiring ---------------------------------------------------------------------------------------
+
+    def attach(self, caller: Caller) -> None:
+        self._caller = caller
+
+    async def _call(self, call: scheduler_pb2.Call) -> None:
+        if self._caller is None:
+            raise RuntimeError("scheduler has no Mesos session attached")
+        await self._caller.call(call)
+
+    # ---- session handler ------------------------------------------------------------------------------
+
+    async def on_subscribed(self, framework_id: str, master_info: Any = None) -> None:
+        # Persist the id before anything can use it: a crash right after SUBSCRIBED must still find it.
+        if self.cluster.framework_id != framework_id:
+            await self.cluster.set_framework_id(framework_id)
+        self._framework_id = framework_id
+        self._connected = True
+        self._interest.reset()
+        self._kill_sent.clear()
+        log.info("subscribed as framework %s", framework_id)
+        async with self._lock:
+            await self._start_reconciliation()
+            await self._adjust_offers(force_revive=True)
+        self._wake.set()
+
+    async def on_disconnected(self, reason: str) -> None:
+        self._connected = False
+        self._logs.fail_all(f"scheduler lost its Mesos connection: {reason}")
+        log.warning("disconnected from Mesos: %s", reason)
+
+    async def on_framework_removed(self) -> None:
+        """Mesos forgot our framework (failover timeout passed, or teardown): the id is dead."""
+        await self.cluster.set_framework_id(None)
+        self._framework_id = None
+
+    async def on_event(self, event: scheduler_pb2.Event) -> None:
+        kind = event.type
+        if kind == Event.OFFERS:
+            async with self._lock:
+                await self._on_offers(list(event.offers.offers))
+        elif kind == Event.UPDATE:
+            async with self._lock:
+                await self._on_update(event.update.status)
+        elif kind == Event.MESSAGE:
+            if not self._logs.resolve(event.message.data):
+                log.debug("unmatched executor message from %s", event.message.executor_id.value)
+        elif kind == Event.FAILURE:
+            failure = event.failure
+            log.info("failure: agent %s executor %s status %s", failure.agent_id.value,
+                     failure.executor_id.value, failure.status if failure.HasField("status") else "-")
+        elif kind == Event.ERROR:
+            log.error("Mesos error: %s", event.error.message)
+        elif kind == Event.RESCIND:
+            log.debug("offer %s rescinded", event.rescind.offer_id.value)
+
+    # ---- offers ---------------------------------------------------------------------------------------
+
+    async def _on_offers(self, offers: list[mesos_pb2.Offer]) -> None:
+        now = self.clock()
+        offer_ids = [o.id.value for o in offers]
+        if self._reconciliation.gate_closed:
+            await self._call(calls.decline(offer_ids, self.config.reconciling_refuse_seconds))
+            return
+        brokers = self.cluster.snapshot()
+        wanting = brokers_wanting_offers(brokers.values(), now)
+        if not wanting:
+            await self._call(calls.decline(offer_ids, self.config.decline_seconds))
+            await self._adjust_offers()
+            return
+        if self.config.launch is None or self.config.cannot_launch:
+            reason = self.config.cannot_launch or "no launch configuration"
+            await self._record_reasons(brokers, {b.id: reason for b in wanting})
+            await self._call(calls.decline(offer_ids, self.config.decline_seconds))
+            return
+        placements, reasons = self._decide_placements(wanting, brokers, offers, now)
+        launched = await self._persist_launches(brokers, placements, now)
+        await self._record_reasons(self.cluster.snapshot(), reasons)
+        used = await self._accept(launched)
+        unused = [offer_id for offer_id in offer_ids if offer_id not in used]
+        if unused:
+            await self._call(calls.decline(unused, self.config.decline_seconds))
+        await self._adjust_offers()
+
+    def _decide_placements(
+        self, wanting: list[Broker], brokers: Mapping[int, Broker], offers: list[mesos_pb2.Offer], now: float
+    ) -> tuple[list[Placement], dict[int, str]]:
+        assert self.config.launch is not None
+        result = place_brokers(
+            wanting, brokers, offers, now,
+            executor_cpus=self.config.launch.executor_cpus, executor_mem=self.config.launch.executor_mem,
+        )
+        placements = [
+            Placement(broker_id=p.broker_id, task_id=new_task_id(self.config.framework_name, p.broker_id),
+                      offer_id=p.offer_id, agent_id=p.agent_id, hostname=p.hostname, port=p.port, role=p.role)
+            for p in result.placements
+        ]
+        return placements, result.reasons
+
+    async def _persist_launches(
+        self, brokers: Mapping[int, Broker], placements: list[Placement], now: float
+    ) -> list[tuple[Broker, Placement]]:
+        launched: list[tuple[Broker, Placement]] = []
+        for placement in placements:
+            broker = brokers[placement.broker_id].copy()
+            broker.task = Task(
+                task_id=placement.task_id, agent_id=placement.agent_id, executor_id=placement.task_id,
+                hostname=placement.hostname, port=placement.port, launched_at=now, role=placement.role,
+                cpus=broker.cpus, mem=broker.mem,
+            )
+            broker.last_task_id = placement.task_id
+            broker.placement_reason = None
+            broker.needs_restart = False
+            event = f"{placement.task_id} on {placement.hostname}"
+            launched.append((broker.with_event(now, "launched", event), placement))
+        if launched:
+            await self.cluster.save_brokers([b for b, _ in launched])
+        return launched
+
+    async def _accept(self, launched: list[tuple[Broker, Placement]]) -> set[str]:
+        ctx = self.config.launch
+        assert ctx is not None
+        by_offer: dict[str, list[mesos_pb2.TaskInfo]] = {}
+        for broker, placement in launched:
+            by_offer.setdefault(placement.offer_id, []).append(task_info(ctx, broker, placement))
+        for offer_id, tasks in by_offer.items():
+            try:
+                await self._call(calls.accept_launch([offer_id], tasks, self.config.accept_refuse_seconds))
+            except Exception as e:  # (the launch did not go out: undo the records)
+                log.warning("ACCEPT of offer %s failed: %s", offer_id, e)
+                await self._forget_tasks([t.task_id.value for t in tasks], f"launch failed: {e}")
+        return set(by_offer)
+
+    async def _forget_tasks(self, task_ids: list[str], reason: str) -> None:
+        brokers = self.cluster.snapshot()
+        changed = []
+        for task_id in task_ids:
+            broker_id = broker_id_of(self.config.framework_name, task_id)
+            broker = brokers.get(broker_id) if broker_id is not None else None
+            if broker is not None and broker.task is not None and broker.task.task_id == task_id:
+                b = broker.copy()
+                b.task = None
+                b.placement_reason = reason
+                changed.append(b)
+        if changed:
+            await self.cluster.save_brokers(changed)
+
+    async def _record_reasons(self, brokers: Mapping[int, Broker], reasons: Mapping[int, str]) -> None:
+        changed = []
+        for broker_id, reason in reasons.items():
+            broker = brokers.get(broker_id)
+            if broker is not None and broker.task is None and broker.placement_reason != reason:
+                b = broker.copy()
+                b.placement_reason = reason
+                changed.append(b)
+        if changed:
+            await self.cluster.save_brokers(changed)
+
+    # ---- status updates -------------------------------------------------------------------------------
+
+    async def _on_update(self, status: mesos_pb2.TaskStatus) -> None:
+        info = status_info(status)
+        now = self.clock()
+        self._reconciliation.answered(info.task_id)
+        broker_id = broker_id_of(self.config.framework_name, info.task_id)
+        broker = self.cluster.snapshot().get(broker_id) if broker_id is not None else None
+        kill = False
+        if broker is None:
+            kill = info.state not in TERMINAL_STATES
+            log.info("update %s for unknown task %s", info.state, info.task_id)
+        else:
+            updated, kill = apply_status(broker, info, now)
+            if updated is not broker:
+                await self.cluster.save_brokers([updated])  # persist first ...
+        if kill and info.agent_id:
+            await self._call(calls.kill(info.task_id, info.agent_id))
+        if status.HasField("uuid"):  # ... acknowledge second, and only what Mesos will resend
+            await self._call(calls.acknowledge(info.agent_id or "", info.task_id, status.uuid))
+        if info.state in TERMINAL_STATES:
+            self._kill_sent.pop(info.task_id, None)
+            self._wake.set()
+        await self._adjust_offers()
+
+    # ---- reconciliation -------------------------------------------------------------------------------
+
+    async def _start_reconciliation(self) -> None:
+        brokers = self.cluster.snapshot()
+        tasks = {b.task.task_id: b.task.agent_id for b in brokers.values() if b.task is not None}
+        changed = []
+        for b in brokers.values():
+            if b.task is not None and not b.task.reconciling:
+                copy = b.copy()
+                copy.task = dataclasses.replace(b.task, reconciling=True)
+                changed.append(copy)
+        if changed:
+            await self.cluster.save_brokers(changed)
+        self._reconciliation.start(tasks, time.monotonic())
+        await self._call(calls.reconcile({}))  # implicit: also reveals tasks we do not know
+        if tasks:
+            await self._call(calls.reconcile(tasks))
+        self._last_periodic_reconcile = time.monotonic()
+
+    async def _reconcile_tick(self) -> None:
+        now = time.monotonic()
+        step = self._reconciliation.tick(now)
+        if step.retry:
+            log.info("reconciling %d task(s) again (attempt %d)", len(step.retry), step.attempt)
+            await self._call(calls.reconcile(step.retry))
+        if step.give_up:
+            await self._declare_lost(step.give_up)
+        if (not self._reconciliation.active and self.config.reconcile_interval > 0
+                and now - self._last_periodic_reconcile >= self.config.reconcile_interval):
+            self._last_periodic_reconcile = now
+            tasks = {b.task.task_id: b.task.agent_id for b in self.cluster.snapshot().values() if b.task}
+            if tasks:
+                await self._call(calls.reconcile(tasks))
+
+    async def _declare_lost(self, tasks: Mapping[str, str]) -> None:
+        """Reconciliation never answered for these: treat them as lost and kill them in case they live."""
+        log.warning("reconciliation gave up on %d task(s); treating them as lost", len(tasks))
+        for task_id, agent_id in tasks.items():
+            status = StatusInfo(task_id=task_id, state="TASK_LOST", agent_id=agent_id,
+                                reason="REASON_RECONCILIATION", message="no answer to reconciliation")
+            broker_id = broker_id_of(self.config.framework_name, task_id)
+            broker = self.cluster.snapshot().get(broker_id) if broker_id is not None else None
+            if broker is not None:
+                updated, _ = apply_status(broker, status, self.clock())
+                await self.cluster.save_brokers([updated])
+            await self._call(calls.kill(task_id, agent_id))
+
+    # ---- periodic work: kills, revive/suppress, timers -------------------------------------------------
+
+    async def run(self) -> None:
+        """The timer loop: runs the periodic work whenever woken or when the next deadline passes."""
+        while not self._stopping:
+            timeout = self._next_tick_in()
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout)
+            except TimeoutError:
+                pass
+            self._wake.clear()
+            if not self._connected:
+                continue
+            force = self._force_revive
+            self._force_revive = False
+            try:
+                await self.tick(force_revive=force)
+            except Exception as e:  # (a failed call must not end the loop; it is retried)
+                log.warning("periodic scheduler work failed: %s", e)
+                self._force_revive = self._force_revive or force
+
+    async def tick(self, force_revive: bool = False) -> None:
+        """One round of periodic work: reconciliation retries, kills of stopped brokers, revive/suppress."""
+        async with self._lock:
+            await self._reconcile_tick()
+            await self._kill_stopped()
+            await self._adjust_offers(force_revive=force_revive)
+
+    def _next_tick_in(self) -> float:
+        deadlines = [1.0]  # kills are re-sent and reconciliation retried on this beat at the latest
+        now = self.clock()
+        wake_at = next_wakeup(self.cluster.snapshot().values(), now)
+        if wake_at is not None:
+            deadlines.append(wake_at - now)
+        due = self._interest.revive_due_at()
+        if due is not None:
+            deadlines.append(due - time.monotonic())
+        return max(0.01, min(deadlines))
+
+    async def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        for task in list(self._background):
+            task.cancel()
+        if self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
+        self._logs.fail_all("scheduler stopping")
+
+    async def _kill_stopped(self) -> None:
+        brokers = self.cluster.snapshot()
+        to_mark = []
+        for broker in tasks_to_kill(brokers):
+            assert broker.task is not None
+            copy = broker.copy()
+            copy.task = dataclasses.replace(broker.task, stopping=True)
+            to_mark.append(copy.with_event(self.clock(), "stopping", "stop requested"))
+        if to_mark:
+            await self.cluster.save_brokers(to_mark)  # remembered as stopping before the kill goes out
+        now = time.monotonic()
+        for broker in self.cluster.snapshot().values():
+            task = broker.task
+            if task is None or not task.stopping or task.reconciling:
+                continue
+            sent = self._kill_sent.get(task.task_id)
+            if sent is None or now - sent >= self.config.kill_retry_interval:
+                self._kill_sent[task.task_id] = now
+                await self._call(calls.kill(task.task_id, task.agent_id))
+
+    async def _adjust_offers(self, force_revive: bool = False) -> None:
+        if not self._connected:
+            return
+        wanting = bool(brokers_wanting_offers(self.cluster.snapshot().values(), self.clock()))
+        if self._reconciliation.gate_closed:
+            wanting = True  # offers are declined briefly until the gate opens; do not suppress meanwhile
+        now = time.monotonic()
+        decision = self._interest.decide(wanting, now, force_revive=force_revive)
+        if decision is OfferCall.REVIVE:
+            await self._call(calls.revive(self.config.role))
+        elif decision is OfferCall.SUPPRESS:
+            await self._call(calls.suppress(self.config.role))
+        if decision is not None:
+            self._interest.done(decision, now)
+            log.debug("offers %s", decision.value)
+
+    # ---- SchedulerControl -----------------------------------------------------------------------------
+
+    def wake(self) -> None:
+        self._force_revive = True
+        self._wake.set()
+
+    def force_stop(self, broker_ids: Sequence[int]) -> None:
+        self._spawn(self._force_stop(list(broker_ids)))
+
+    async def _force_stop(self, broker_ids: list[int]) -> None:
+        brokers = self.cluster.snapshot()
+        for broker_id in broker_ids:
+            broker = brokers.get(broker_id)
+            if broker is None or broker.task is None:
+                continue
+            task = broker.task
+            try:
+                await self._call(calls.kill(task.task_id, task.agent_id))
+                await self._call(calls.shutdown(task.executor_id, task.agent_id))
+            except Exception as e:
+                log.warning("force stop of broker %s failed: %s", broker_id, e)
+        self._wake.set()
+
+    def status(self) -> Mapping[str, Any]:
+        return {
+            "connected": self._connected,
+            "frameworkId": self._framework_id,
+            "reconciling": self._reconciliation.outstanding,
+            "suppressed": self._interest.suppressed,
+        }
+
+    async def broker_log(self, broker_id: int, name: str, lines: int, timeout: float) -> str:  # noqa: ASYNC109
+        broker = self.cluster.snapshot().get(broker_id)
+        if broker is None:
+            raise BrokerLogError(f"broker {broker_id} not found")
+        if not broker.active:
+            raise BrokerLogError(f"broker {broker_id} is not active")
+        task = broker.task
+        if task is None or task.state != TASK_RUNNING:
+            raise BrokerLogError(f"broker {broker_id} is not running")
+        if not self._connected:
+            raise BrokerLogError("the scheduler is not connected to Mesos")
+        request_id, payload = self._logs.new_request(name, lines)
+        try:
+            await self._call(calls.message(task.agent_id, task.executor_id, payload))
+            return await self._logs.wait(request_id, timeout)
+        except TimeoutError:
+            raise TimeoutError(f"broker {broker_id} log retrieve timeout") from None
+        except LogReplyError as e:
+            raise BrokerLogError(str(e)) from None
+        finally:
+            self._logs.forget(request_id)
+
+    def _spawn(self, coro: Awaitable[None]) -> None:
+        async def runner() -> None:
+            await coro
+
+        task = asyncio.get_running_loop().create_task(runner(), name="scheduler-background")
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+
+def status_info(status: mesos_pb2.TaskStatus) -> StatusInfo:
+    return StatusInfo(
+        task_id=status.task_id.value,
+        state=mesos_pb2.TaskState.Name(status.state),
+        agent_id=status.agent_id.value if status.HasField("agent_id") else None,
+        reason=mesos_pb2.TaskStatus.Reason.Name(status.reason) if status.HasField("reason") else None,
+        source=mesos_pb2.TaskStatus.Source.Name(status.source) if status.HasField("source") else None,
+        message=status.message if status.HasField("message") else None,
+        data=status.data,
+        has_uuid=status.HasField("uuid"),
+    )

@@ -1,0 +1,136 @@
+"""Protobuf ↔ core: Mesos offers become core offers; launch decisions become TaskInfo with our executor.
+
+Nothing else in the scheduler builds protobuf messages by hand except the call builders of the wire layer;
+core never sees protobuf.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from kafka_mesos.core.model import Broker
+from kafka_mesos.kafka.launch import LaunchSpec
+from kafka_mesos.mesos.pb import mesos_pb2
+
+EXECUTOR_FILE = "kafka-mesos-executor.pyz"
+
+
+@dataclass(frozen=True)
+class LaunchContext:
+    """What every launch shares: where the executor and Kafka come from, and the framework's names."""
+
+    framework_name: str
+    api_url: str
+    zk_connect: str
+    executor_python: str = "python3"
+    executor_cpus: float = 0.01
+    executor_mem: float = 32.0
+    executor_file: str = EXECUTOR_FILE
+    dist_name: str = ""
+    dist_url: str | None = None  # None: served by our API under /files/<dist_name>
+    dist_top_dir: str = ""
+    stop_grace_period: float = 30.0
+    user: str | None = None
+
+    def file_url(self, name: str) -> str:
+        return f"{self.api_url.rstrip('/')}/files/{name}"
+
+    @property
+    def executor_url(self) -> str:
+        return self.file_url(self.executor_file)
+
+    @property
+    def kafka_url(self) -> str:
+        return self.dist_url or self.file_url(self.dist_name)
+
+
+@dataclass(frozen=True)
+class Placement:
+    """One broker placed on one offer: what the launch takes from it."""
+
+    broker_id: int
+    task_id: str
+    offer_id: str
+    agent_id: str
+    hostname: str
+    port: int
+    role: str = "*"
+
+
+def _scalar(name: str, value: float, role: str) -> mesos_pb2.Resource:
+    scalar = mesos_pb2.Value.Scalar(value=round(value, 3))
+    return mesos_pb2.Resource(name=name, type=mesos_pb2.Value.SCALAR, scalar=scalar, role=role)
+
+
+def _port_range(port: int, role: str) -> mesos_pb2.Resource:
+    return mesos_pb2.Resource(
+        name="ports", type=mesos_pb2.Value.RANGES,
+        ranges=mesos_pb2.Value.Ranges(range=[mesos_pb2.Value.Range(begin=port, end=port)]), role=role,
+    )
+
+
+def substitute_id(text: str, broker_id: int) -> str:
+    """mesos/kafka's `$id` placeholder in option values and JVM options."""
+    return text.replace("$id", str(broker_id))
+
+
+def launch_spec(ctx: LaunchContext, broker: Broker, placement: Placement) -> LaunchSpec:
+    # A None option value means "remove this key from the distribution's server.properties"; the launch
+    # contract carries only set values, so such keys are simply not sent.
+    options = {k: substitute_id(v, broker.id) for k, v in broker.options.items() if v is not None}
+    log4j = {k: substitute_id(v, broker.id) for k, v in broker.log4j_options.items() if v is not None}
+    return LaunchSpec(
+        broker_id=broker.id,
+        zookeeper_connect=ctx.zk_connect,
+        port=placement.port,
+        advertised_hostname=placement.hostname,
+        heap_mb=broker.heap,
+        options=options,
+        log4j_options=log4j,
+        jvm_options=substitute_id(broker.jvm_options or "", broker.id),
+        bind_address=broker.bind_address,
+        dist_archive=ctx.dist_name,
+        dist_dir=ctx.dist_top_dir,
+        stop_grace_seconds=ctx.stop_grace_period,
+    )
+
+
+def task_info(ctx: LaunchContext, broker: Broker, placement: Placement) -> mesos_pb2.TaskInfo:
+    """A TaskInfo for `broker` with a CUSTOM executor of its own (executor id = task id)."""
+    role = placement.role
+    command = mesos_pb2.CommandInfo(
+        # `exec` so that the executor is the process the agent signals, not a shell around it.
+        value=f"exec {ctx.executor_python} {ctx.executor_file}",
+        shell=True,
+        uris=[
+            mesos_pb2.CommandInfo.URI(value=ctx.executor_url, extract=False, executable=False, cache=False),
+            mesos_pb2.CommandInfo.URI(value=ctx.kafka_url, extract=True, executable=False, cache=False),
+        ],
+        environment=mesos_pb2.Environment(variables=[
+            mesos_pb2.Environment.Variable(name="MESOS_SYSLOG_TAG", value=f"{ctx.framework_name}-{broker.id}")
+        ]),
+    )
+    if ctx.user:
+        command.user = ctx.user
+    grace = mesos_pb2.DurationInfo(nanoseconds=int((ctx.stop_grace_period + 5.0) * 1e9))
+    executor = mesos_pb2.ExecutorInfo(
+        type=mesos_pb2.ExecutorInfo.CUSTOM,
+        executor_id=mesos_pb2.ExecutorID(value=placement.task_id),
+        name=f"broker-{broker.id}",
+        source=f"{ctx.framework_name}.broker.{broker.id}",
+        command=command,
+        resources=[_scalar("cpus", ctx.executor_cpus, role), _scalar("mem", ctx.executor_mem, role)],
+        shutdown_grace_period=grace,
+    )
+    return mesos_pb2.TaskInfo(
+        name=f"{ctx.framework_name}-{broker.id}",
+        task_id=mesos_pb2.TaskID(value=placement.task_id),
+        agent_id=mesos_pb2.AgentID(value=placement.agent_id),
+        resources=[_scalar("cpus", broker.cpus, role), _scalar("mem", broker.mem, role),
+                   _port_range(placement.port, role)],
+        executor=executor,
+        data=launch_spec(ctx, broker, placement).to_bytes(),
+        kill_policy=mesos_pb2.KillPolicy(
+            grace_period=mesos_pb2.DurationInfo(nanoseconds=int(ctx.stop_grace_period * 1e9))
+        ),
+    )
