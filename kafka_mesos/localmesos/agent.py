@@ -1,0 +1,432 @@
+"""One local agent: its own `/api/v1/executor` endpoint on its own port, executor sandboxes and
+processes, and the status update manager."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import aiohttp
+from aiohttp import web
+
+from kafka_mesos.localmesos import launcher
+from kafka_mesos.localmesos.config import LocalMesosConfig
+from kafka_mesos.localmesos.fetcher import FetchError, fetch_all
+from kafka_mesos.localmesos.records import is_terminal
+from kafka_mesos.localmesos.resources import Resources
+from kafka_mesos.localmesos.status_updates import StatusUpdateManager
+from kafka_mesos.localmesos.wire import (
+    JSON,
+    EventStream,
+    HttpError,
+    accepted,
+    request_content_type,
+    response_content_type,
+)
+from kafka_mesos.mesos import codec
+from kafka_mesos.mesos.pb import executor_pb2 as epb
+from kafka_mesos.mesos.pb import mesos_pb2 as mpb
+
+log = logging.getLogger(__name__)
+TaskStatus = mpb.TaskStatus
+
+
+class MasterLink(Protocol):
+    """What an agent tells its master."""
+
+    def forward_status_update(self, agent_id: str, framework_id: str, status: mpb.TaskStatus) -> None: ...
+
+    def executor_message(self, agent_id: str, framework_id: str, executor_id: str, data: bytes) -> None: ...
+
+    def executor_exited(self, agent_id: str, framework_id: str, executor_id: str, status: int) -> None: ...
+
+
+@dataclass
+class ExecutorRun:
+    framework_info: mpb.FrameworkInfo
+    info: mpb.ExecutorInfo
+    container_id: str
+    directory: Path
+    queued: dict[str, mpb.TaskInfo] = field(default_factory=dict)
+    launched: dict[str, mpb.TaskInfo] = field(default_factory=dict)
+    task_states: dict[str, int] = field(default_factory=dict)
+    process: asyncio.subprocess.Process | None = None
+    stream: EventStream | None = None
+    subscribed: bool = False
+    terminating: bool = False
+    failure_reason: int = TaskStatus.REASON_EXECUTOR_TERMINATED
+    failure_message: str = "Executor terminated"
+    timers: list[asyncio.TimerHandle] = field(default_factory=list)
+    task: asyncio.Task[None] | None = None
+
+    @property
+    def framework_id(self) -> str:
+        return str(self.framework_info.id.value)
+
+    @property
+    def executor_id(self) -> str:
+        return str(self.info.executor_id.value)
+
+    def live_task_ids(self) -> list[str]:
+        ids = list(self.queued) + list(self.launched)
+        return [t for t in ids if not is_terminal(self.task_states.get(t, mpb.TASK_STAGING))]
+
+
+class LocalAgent:
+    def __init__(
+        self,
+        agent_id: str,
+        index: int,
+        config: LocalMesosConfig,
+        work_dir: Path,
+        resources: Resources,
+        attributes: list[mpb.Attribute],
+        master: MasterLink,
+    ) -> None:
+        self.id = agent_id
+        self.index = index
+        self.config = config
+        self.work_dir = work_dir
+        self.resources = resources
+        self.attributes = attributes
+        self.master = master
+        self.port = 0
+        self.runs: dict[tuple[str, str], ExecutorRun] = {}
+        self.terminating_frameworks: set[str] = set()
+        self.updates = StatusUpdateManager(self._forward, config.status_update_retry_initial,
+                                           config.status_update_retry_max)
+        self._runner: web.AppRunner | None = None
+        self._session: aiohttp.ClientSession | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self, session: aiohttp.ClientSession) -> None:
+        self._session = session
+        app = web.Application()
+        for path in ("/api/v1/executor", "/slave(1)/api/v1/executor"):
+            app.router.add_route("*", path, self._handle_executor_call)
+        self._runner = web.AppRunner(app, handler_cancellation=True, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.config.ip, self.config.agent_port(self.index))
+        await site.start()
+        server = site._server
+        assert server is not None and server.sockets
+        self.port = int(server.sockets[0].getsockname()[1])  # type: ignore[union-attr]
+
+    async def stop(self) -> None:
+        """Kill every executor's process group, close streams and the endpoint."""
+        self.updates.close()
+        for run in list(self.runs.values()):
+            run.terminating = True
+            for timer in run.timers:
+                timer.cancel()
+            if run.stream is not None:
+                run.stream.close()
+            if run.process is not None:
+                launcher.kill_group(run.process)
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    def _spawn(self, coro: object) -> None:
+        task: asyncio.Task[None] = asyncio.ensure_future(coro)  # type: ignore[arg-type]
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    @property
+    def pid(self) -> str:
+        return f"slave(1)@{self.config.ip}:{self.port}"
+
+    def agent_info(self) -> mpb.AgentInfo:
+        info = mpb.AgentInfo(hostname=self.config.hostname, port=self.port)
+        info.resources.extend(self.resources.to_pb(agent_format=True))
+        info.attributes.extend(self.attributes)
+        info.id.value = self.id
+        return info
+
+    # ------------------------------------------------------------------ from the master
+
+    def launch(self, framework_info: mpb.FrameworkInfo, task: mpb.TaskInfo, executor: mpb.ExecutorInfo) -> None:
+        framework_id = framework_info.id.value
+        key = (framework_id, executor.executor_id.value)
+        self.terminating_frameworks.discard(framework_id)
+        run = self.runs.get(key)
+        if run is not None and not run.terminating:
+            run.task_states[task.task_id.value] = mpb.TASK_STAGING
+            if run.subscribed and run.stream is not None:
+                run.launched[task.task_id.value] = task
+                run.stream.send(epb.Event(type=epb.Event.LAUNCH, launch=epb.Event.Launch(task=task)))
+            else:
+                run.queued[task.task_id.value] = task
+            return
+        container_id = str(uuid.uuid4())
+        directory = launcher.sandbox_path(
+            self.work_dir, self.id, framework_id, executor.executor_id.value, container_id
+        )
+        run = ExecutorRun(framework_info, executor, container_id, directory)
+        run.queued[task.task_id.value] = task
+        run.task_states[task.task_id.value] = mpb.TASK_STAGING
+        self.runs[key] = run
+        self._spawn(self._run_executor(run))
+
+    def kill_task(self, framework_id: str, task_id: str, kill_policy: mpb.KillPolicy | None) -> None:
+        for run in self.runs.values():
+            if run.framework_id != framework_id:
+                continue
+            if task_id in run.queued:
+                run.queued.pop(task_id)
+                self._agent_update(run, task_id, mpb.TASK_KILLED, TaskStatus.REASON_TASK_KILLED_DURING_LAUNCH,
+                                   "Killed before delivery to the executor")
+                if not run.live_task_ids() and not run.subscribed:
+                    self.shutdown_executor(framework_id, run.executor_id)
+                return
+            if task_id in run.launched and run.stream is not None:
+                kill = epb.Event.Kill()
+                kill.task_id.value = task_id
+                if kill_policy is not None:
+                    kill.kill_policy.CopyFrom(kill_policy)
+                run.stream.send(epb.Event(type=epb.Event.KILL, kill=kill))
+                return
+
+    def shutdown_executor(self, framework_id: str, executor_id: str) -> None:
+        run = self.runs.get((framework_id, executor_id))
+        if run is None or run.terminating:
+            return
+        run.terminating = True
+        grace = self._grace_period(run.info)
+        if run.subscribed and run.stream is not None:
+            run.stream.send(epb.Event(type=epb.Event.SHUTDOWN))
+            loop = asyncio.get_running_loop()
+            run.timers.append(loop.call_later(grace, self._destroy, run))
+        else:
+            self._destroy(run)
+
+    def shutdown_framework(self, framework_id: str) -> None:
+        self.terminating_frameworks.add(framework_id)
+        self.updates.drop_framework(framework_id)
+        for run in list(self.runs.values()):
+            if run.framework_id == framework_id:
+                self.shutdown_executor(framework_id, run.executor_id)
+
+    def acknowledge(self, framework_id: str, task_id: str, status_uuid: bytes) -> bool:
+        return self.updates.acknowledge(framework_id, task_id, status_uuid)
+
+    def send_message(self, framework_id: str, executor_id: str, data: bytes) -> None:
+        run = self.runs.get((framework_id, executor_id))
+        if run is not None and run.stream is not None and run.subscribed:
+            run.stream.send(epb.Event(type=epb.Event.MESSAGE, message=epb.Event.Message(data=data)))
+
+    def framework_resubscribed(self, framework_id: str) -> None:
+        self.updates.resend_all(framework_id)
+
+    # ------------------------------------------------------------------ executor processes
+
+    def _grace_period(self, info: mpb.ExecutorInfo) -> float:
+        if info.HasField("shutdown_grace_period"):
+            return info.shutdown_grace_period.nanoseconds / 1e9
+        return self.config.executor_shutdown_grace_period
+
+    def _destroy(self, run: ExecutorRun) -> None:
+        run.terminating = True
+        if run.process is not None:
+            launcher.kill_group(run.process)
+
+    async def _run_executor(self, run: ExecutorRun) -> None:
+        try:
+            launcher.create_sandbox(run.directory)
+            assert self._session is not None
+            await fetch_all(list(run.info.command.uris), run.directory, self._session)
+            env = launcher.ExecutorEnvironment(
+                agent_id=self.id, agent_ip=self.config.ip, agent_port=self.port,
+                framework_id=run.framework_id, executor_id=run.executor_id, directory=run.directory,
+                checkpoint=run.framework_info.checkpoint,
+                shutdown_grace_period=self._grace_period(run.info),
+            ).variables(run.info.command)
+            if run.terminating:
+                raise FetchError("Executor was shut down before it started")
+            run.process = await launcher.spawn(run.info.command, run.directory, env)
+        except (FetchError, OSError) as exc:
+            run.failure_reason = TaskStatus.REASON_CONTAINER_LAUNCH_FAILED
+            run.failure_message = f"Failed to launch container: {exc}"
+            self._executor_terminated(run, None)
+            return
+        loop = asyncio.get_running_loop()
+        run.timers.append(
+            loop.call_later(self.config.executor_registration_timeout, self._registration_timeout, run)
+        )
+        try:
+            returncode = await run.process.wait()
+        finally:
+            launcher.kill_group(run.process)
+        self._executor_terminated(run, launcher.wait_status(returncode))
+
+    def _registration_timeout(self, run: ExecutorRun) -> None:
+        if not run.subscribed and not run.terminating:
+            run.failure_reason = TaskStatus.REASON_EXECUTOR_REGISTRATION_TIMEOUT
+            run.failure_message = (
+                "Executor did not register within "
+                f"{launcher.format_duration(self.config.executor_registration_timeout)}"
+            )
+            self._destroy(run)
+
+    def _executor_terminated(self, run: ExecutorRun, status: int | None) -> None:
+        for timer in run.timers:
+            timer.cancel()
+        if run.stream is not None:
+            run.stream.close()
+        if run.framework_id not in self.terminating_frameworks:
+            for task_id in run.live_task_ids():
+                self._agent_update(run, task_id, mpb.TASK_FAILED, run.failure_reason, run.failure_message)
+        self.runs.pop((run.framework_id, run.executor_id), None)
+        self.master.executor_exited(self.id, run.framework_id, run.executor_id, status or 0)
+
+    # ------------------------------------------------------------------ status updates
+
+    def _forward(self, framework_id: str, status: mpb.TaskStatus) -> None:
+        self.master.forward_status_update(self.id, framework_id, status)
+
+    def _agent_update(self, run: ExecutorRun, task_id: str, state: int, reason: int, message: str) -> None:
+        status = mpb.TaskStatus(state=state, source=TaskStatus.SOURCE_AGENT, reason=reason, message=message)
+        status.task_id.value = task_id
+        status.agent_id.value = self.id
+        status.executor_id.value = run.executor_id
+        status.timestamp = time.time()
+        status.uuid = uuid.uuid4().bytes
+        run.task_states[task_id] = state
+        self.updates.add(run.framework_id, status)
+
+    def _executor_update(self, run: ExecutorRun, status: mpb.TaskStatus) -> None:
+        status.agent_id.value = self.id
+        container = status.container_status
+        container.container_id.value = run.container_id
+        if run.process is not None:
+            container.executor_pid = run.process.pid
+        del container.network_infos[:]
+        container.network_infos.add().ip_addresses.add(ip_address=self.config.ip)
+        task_id = status.task_id.value
+        if self.updates.add(run.framework_id, status):
+            run.task_states[task_id] = status.state
+            if task_id in run.queued and status.state != mpb.TASK_STAGING:
+                run.launched[task_id] = run.queued.pop(task_id)
+        ack = epb.Event.Acknowledged(uuid=status.uuid)
+        ack.task_id.value = task_id
+        if run.stream is not None:
+            run.stream.send(epb.Event(type=epb.Event.ACKNOWLEDGED, acknowledged=ack))
+
+    # ------------------------------------------------------------------ /api/v1/executor
+
+    async def _handle_executor_call(self, request: web.Request) -> web.StreamResponse:
+        try:
+            if request.method != "POST":
+                raise HttpError(405, f"Expecting 'POST', received '{request.method}'")
+            content_type = request_content_type(request)
+            body = await request.read()
+            try:
+                call = codec.decode(body, content_type, epb.Call, require_initialized=True)
+            except codec.CodecError as exc:
+                kind = "JSON" if content_type == JSON else "protobuf"
+                raise HttpError(400, f"Failed to parse body into Call {kind}: {exc}") from exc
+            return await self._dispatch(request, call)
+        except HttpError as error:
+            return error.response()
+
+    async def _dispatch(self, request: web.Request, call: epb.Call) -> web.StreamResponse:
+        if not call.HasField("type") or call.type == epb.Call.UNKNOWN:
+            raise HttpError(400, "Failed to validate executor::Call: Expecting 'type' to be present")
+        if call.type == epb.Call.HEARTBEAT:
+            return accepted()
+        run = self.runs.get((call.framework_id.value, call.executor_id.value))
+        if run is None:
+            if not any(r.framework_id == call.framework_id.value for r in self.runs.values()):
+                raise HttpError(400, "Framework cannot be found")
+            raise HttpError(400, "Executor cannot be found")
+        if call.type == epb.Call.SUBSCRIBE:
+            if not call.HasField("subscribe"):
+                raise HttpError(400, "Failed to validate executor::Call: Expecting 'subscribe' to be present")
+            return await self._subscribe(request, run, call.subscribe)
+        if not run.subscribed:
+            raise HttpError(403, "Executor has not subscribed")
+        if call.type == epb.Call.UPDATE:
+            self._validate_update(call)
+            self._executor_update(run, call.update.status)
+            return accepted()
+        if call.type == epb.Call.MESSAGE:
+            if not call.HasField("message"):
+                raise HttpError(400, "Failed to validate executor::Call: Expecting 'message' to be present")
+            self.master.executor_message(self.id, run.framework_id, run.executor_id, call.message.data)
+            return accepted()
+        raise HttpError(501, "Unsupported executor call")
+
+    @staticmethod
+    def _validate_update(call: epb.Call) -> None:
+        from kafka_mesos.localmesos.validation import is_valid_uuid
+
+        prefix = "Failed to validate executor::Call: "
+        if not call.HasField("update"):
+            raise HttpError(400, prefix + "Expecting 'update' to be present")
+        status = call.update.status
+        if not status.HasField("uuid") or not is_valid_uuid(status.uuid):
+            raise HttpError(400, prefix + "'uuid' is not a valid UUID")
+        if status.HasField("executor_id") and status.executor_id.value != call.executor_id.value:
+            raise HttpError(400, prefix + "ExecutorID in Call does not match the one in TaskStatus")
+        if status.source != TaskStatus.SOURCE_EXECUTOR:
+            raise HttpError(400, prefix + "Received Call from executor with invalid source")
+        if status.state == mpb.TASK_STAGING:
+            raise HttpError(400, prefix + "Received TASK_STAGING from executor")
+
+    async def _subscribe(
+        self, request: web.Request, run: ExecutorRun, subscribe: epb.Call.Subscribe
+    ) -> web.StreamResponse:
+        if run.terminating:
+            raise HttpError(400, "Executor is terminating")
+        stream = EventStream(response_content_type(request))
+        if run.stream is not None:
+            run.stream.close()
+        run.stream = stream
+        run.subscribed = True
+        for update in subscribe.unacknowledged_updates:
+            status = mpb.TaskStatus()
+            status.CopyFrom(update.status)
+            if status.HasField("uuid"):
+                self._executor_update(run, status)
+        stream.send(self._subscribed_event(run))
+        for task_id, task in list(run.queued.items()):
+            run.launched[task_id] = run.queued.pop(task_id)
+            stream.send(epb.Event(type=epb.Event.LAUNCH, launch=epb.Event.Launch(task=task)))
+        try:
+            return await stream.pump(request, {})
+        except (asyncio.CancelledError, ConnectionError):
+            if run.stream is stream:
+                run.stream = None
+            stream.close()
+            raise
+
+    def _subscribed_event(self, run: ExecutorRun) -> epb.Event:
+        subscribed = epb.Event.Subscribed()
+        subscribed.executor_info.CopyFrom(run.info)
+        subscribed.framework_info.CopyFrom(run.framework_info)
+        subscribed.agent_info.CopyFrom(self.agent_info())
+        subscribed.container_id.value = run.container_id
+        return epb.Event(type=epb.Event.SUBSCRIBED, subscribed=subscribed)
+
+    async def wait_idle(self) -> None:
+        """Wait until every executor of this agent has terminated (for tests and shutdown)."""
+        while self._tasks:
+            await asyncio.wait(list(self._tasks))
+
+    def close_streams(self) -> None:
+        for run in self.runs.values():
+            if run.stream is not None:
+                with contextlib.suppress(Exception):
+                    run.stream.close()
