@@ -57,7 +57,10 @@ class Cluster(Protocol):
 
     def snapshot(self) -> Mapping[int, Broker]: ...
 
-    async def save_brokers(self, brokers: Sequence[Broker]) -> None: ...
+    async def mutate(self, ids: Sequence[int], change: Callable[[Broker], Broker]) -> Mapping[int, Broker]:
+        """Apply `change` to the current record of each existing broker in `ids` (a copy it may modify),
+        persist the results in one write, and return them. Brokers that do not exist are skipped."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -179,12 +182,12 @@ class Scheduler:
             return
         if self.config.launch is None or self.config.cannot_launch:
             reason = self.config.cannot_launch or "no launch configuration"
-            await self._record_reasons(brokers, {b.id: reason for b in wanting})
+            await self._record_reasons({b.id: reason for b in wanting})
             await self._call(calls.decline(offer_ids, self.config.decline_seconds))
             return
         placements, reasons = self._decide_placements(wanting, brokers, offers, now)
-        launched = await self._persist_launches(brokers, placements, now)
-        await self._record_reasons(self.cluster.snapshot(), reasons)
+        launched = await self._persist_launches(placements, now)
+        await self._record_reasons(reasons)
         used = await self._accept(launched)
         unused = [offer_id for offer_id in offer_ids if offer_id not in used]
         if unused:
@@ -207,11 +210,14 @@ class Scheduler:
         return placements, result.reasons
 
     async def _persist_launches(
-        self, brokers: Mapping[int, Broker], placements: list[Placement], now: float
+        self, placements: list[Placement], now: float
     ) -> list[tuple[Broker, Placement]]:
-        launched: list[tuple[Broker, Placement]] = []
-        for placement in placements:
-            broker = brokers[placement.broker_id].copy()
+        by_id = {p.broker_id: p for p in placements}
+
+        def launch(broker: Broker) -> Broker:
+            if not broker.active or broker.task is not None:
+                return broker  # the operator changed it meanwhile: do not launch
+            placement = by_id[broker.id]
             broker.task = Task(
                 task_id=placement.task_id, agent_id=placement.agent_id, executor_id=placement.task_id,
                 hostname=placement.hostname, port=placement.port, launched_at=now, role=placement.role,
@@ -220,10 +226,14 @@ class Scheduler:
             broker.last_task_id = placement.task_id
             broker.placement_reason = None
             broker.needs_restart = False
-            event = f"{placement.task_id} on {placement.hostname}"
-            launched.append((broker.with_event(now, "launched", event), placement))
-        if launched:
-            await self.cluster.save_brokers([b for b, _ in launched])
+            return broker.with_event(now, "launched", f"{placement.task_id} on {placement.hostname}")
+
+        saved = await self.cluster.mutate(list(by_id), launch) if by_id else {}
+        launched = []
+        for placement in placements:
+            broker = saved.get(placement.broker_id)
+            if broker is not None and broker.task is not None and broker.task.task_id == placement.task_id:
+                launched.append((broker, placement))
         return launched
 
     async def _accept(self, launched: list[tuple[Broker, Placement]]) -> set[str]:
@@ -241,29 +251,30 @@ class Scheduler:
         return set(by_offer)
 
     async def _forget_tasks(self, task_ids: list[str], reason: str) -> None:
-        brokers = self.cluster.snapshot()
-        changed = []
-        for task_id in task_ids:
-            broker_id = broker_id_of(self.config.framework_name, task_id)
-            broker = brokers.get(broker_id) if broker_id is not None else None
-            if broker is not None and broker.task is not None and broker.task.task_id == task_id:
-                b = broker.copy()
-                b.task = None
-                b.placement_reason = reason
-                changed.append(b)
-        if changed:
-            await self.cluster.save_brokers(changed)
+        by_broker = {broker_id_of(self.config.framework_name, t): t for t in task_ids}
 
-    async def _record_reasons(self, brokers: Mapping[int, Broker], reasons: Mapping[int, str]) -> None:
-        changed = []
-        for broker_id, reason in reasons.items():
-            broker = brokers.get(broker_id)
-            if broker is not None and broker.task is None and broker.placement_reason != reason:
-                b = broker.copy()
-                b.placement_reason = reason
-                changed.append(b)
-        if changed:
-            await self.cluster.save_brokers(changed)
+        def forget(broker: Broker) -> Broker:
+            if broker.task is not None and broker.task.task_id == by_broker.get(broker.id):
+                broker.task = None
+                broker.placement_reason = reason
+            return broker
+
+        ids = [i for i in by_broker if i is not None]
+        if ids:
+            await self.cluster.mutate(ids, forget)
+
+    async def _record_reasons(self, reasons: Mapping[int, str]) -> None:
+        brokers = self.cluster.snapshot()
+        ids = [i for i, reason in reasons.items()
+               if i in brokers and brokers[i].task is None and brokers[i].placement_reason != reason]
+
+        def record(broker: Broker) -> Broker:
+            if broker.task is None:
+                broker.placement_reason = reasons[broker.id]
+            return broker
+
+        if ids:
+            await self.cluster.mutate(ids, record)
 
     # ---- status updates -------------------------------------------------------------------------------
 
@@ -279,8 +290,8 @@ class Scheduler:
             log.info("update %s for unknown task %s", info.state, info.task_id)
         else:
             updated, kill = apply_status(broker, info, now)
-            if updated is not broker:
-                await self.cluster.save_brokers([updated])  # persist first ...
+            if updated is not broker:  # persist first ...
+                await self.cluster.mutate([broker.id], _status_applier(info, now))
         if kill and info.agent_id:
             await self._call(calls.kill(info.task_id, info.agent_id))
         if status.HasField("uuid"):  # ... acknowledge second, and only what Mesos will resend
@@ -295,14 +306,15 @@ class Scheduler:
     async def _start_reconciliation(self) -> None:
         brokers = self.cluster.snapshot()
         tasks = {b.task.task_id: b.task.agent_id for b in brokers.values() if b.task is not None}
-        changed = []
-        for b in brokers.values():
-            if b.task is not None and not b.task.reconciling:
-                copy = b.copy()
-                copy.task = dataclasses.replace(b.task, reconciling=True)
-                changed.append(copy)
-        if changed:
-            await self.cluster.save_brokers(changed)
+        ids = [b.id for b in brokers.values() if b.task is not None and not b.task.reconciling]
+
+        def mark(broker: Broker) -> Broker:
+            if broker.task is not None:
+                broker.task = dataclasses.replace(broker.task, reconciling=True)
+            return broker
+
+        if ids:
+            await self.cluster.mutate(ids, mark)
         self._reconciliation.start(tasks, time.monotonic())
         await self._call(calls.reconcile({}))  # implicit: also reveals tasks we do not know
         if tasks:
@@ -331,10 +343,8 @@ class Scheduler:
             status = StatusInfo(task_id=task_id, state="TASK_LOST", agent_id=agent_id,
                                 reason="REASON_RECONCILIATION", message="no answer to reconciliation")
             broker_id = broker_id_of(self.config.framework_name, task_id)
-            broker = self.cluster.snapshot().get(broker_id) if broker_id is not None else None
-            if broker is not None:
-                updated, _ = apply_status(broker, status, self.clock())
-                await self.cluster.save_brokers([updated])
+            if broker_id is not None:
+                await self.cluster.mutate([broker_id], _status_applier(status, self.clock()))
             await self._call(calls.kill(task_id, agent_id))
 
     # ---- periodic work: kills, revive/suppress, timers -------------------------------------------------
@@ -386,15 +396,17 @@ class Scheduler:
         self._logs.fail_all("scheduler stopping")
 
     async def _kill_stopped(self) -> None:
-        brokers = self.cluster.snapshot()
-        to_mark = []
-        for broker in tasks_to_kill(brokers):
-            assert broker.task is not None
-            copy = broker.copy()
-            copy.task = dataclasses.replace(broker.task, stopping=True)
-            to_mark.append(copy.with_event(self.clock(), "stopping", "stop requested"))
-        if to_mark:
-            await self.cluster.save_brokers(to_mark)  # remembered as stopping before the kill goes out
+        ids = [b.id for b in tasks_to_kill(self.cluster.snapshot())]
+        now_epoch = self.clock()
+
+        def mark(broker: Broker) -> Broker:
+            if broker.active or broker.task is None or broker.task.stopping:
+                return broker
+            broker.task = dataclasses.replace(broker.task, stopping=True)
+            return broker.with_event(now_epoch, "stopping", "stop requested")
+
+        if ids:  # remembered as stopping before the kill goes out
+            await self.cluster.mutate(ids, mark)
         now = time.monotonic()
         for broker in self.cluster.snapshot().values():
             task = broker.task
@@ -481,6 +493,13 @@ class Scheduler:
         task = asyncio.get_running_loop().create_task(runner(), name="scheduler-background")
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+
+
+def _status_applier(info: StatusInfo, now: float) -> Callable[[Broker], Broker]:
+    def change(broker: Broker) -> Broker:
+        return apply_status(broker, info, now)[0]
+
+    return change
 
 
 def status_info(status: mesos_pb2.TaskStatus) -> StatusInfo:

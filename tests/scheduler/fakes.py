@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,10 +63,11 @@ class FakeCluster:
     def snapshot(self) -> Mapping[int, Broker]:
         return dict(self.brokers)
 
-    async def save_brokers(self, brokers: Sequence[Broker]) -> None:
-        self.journal.entries.append(("save", [b.copy() for b in brokers]))
-        for b in brokers:
-            self.brokers[b.id] = b
+    async def mutate(self, ids: Sequence[int], change: Callable[[Broker], Broker]) -> Mapping[int, Broker]:
+        changed = {i: change(self.brokers[i].copy()) for i in ids if i in self.brokers}
+        self.journal.entries.append(("save", [b.copy() for b in changed.values()]))
+        self.brokers.update(changed)
+        return changed
 
 
 def launch_context() -> LaunchContext:
