@@ -43,7 +43,7 @@ def build_app(
     app.router.add_route("GET", "/health", health)
     app.router.add_route("POST", "/health", health)
     document = openapi_document(routes, _extra_paths())
-    app.router.add_get("/api/openapi.json", lambda _: _openapi(document))
+    app.router.add_get("/api/openapi.json", _openapi(document))
     serve = _file_server(dict(files or {}))
     for prefix in FILE_PREFIXES:
         app.router.add_get(f"/{prefix}/{{name}}", serve)
@@ -115,8 +115,11 @@ def _health(
     return health
 
 
-async def _openapi(document: dict[str, Any]) -> web.Response:
-    return web.json_response(document)
+def _openapi(document: dict[str, Any]) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    async def serve(request: web.Request) -> web.StreamResponse:
+        return web.json_response(document)
+
+    return serve
 
 
 def _file_server(files: dict[str, Path]) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:

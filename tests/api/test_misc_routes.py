@@ -1,0 +1,83 @@
+"""Health, OpenAPI, served files, topic stubs, unknown URLs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from kafka_mesos.api.app import build_app
+from tests.api.conftest import Api
+from tests.api.support import FollowingScheduler, MemoryCluster
+
+
+async def test_health_reports_store_and_scheduler(api: Api) -> None:
+    status, answer = await api.get("/health")
+    assert status == 200
+    assert answer == {"status": "ok", "store": "ok", "scheduler": {"connected": True, "reconciling": 0}}
+
+
+async def test_health_is_503_when_the_store_is_unreachable() -> None:
+    class Down(MemoryCluster):
+        async def healthy(self) -> bool:
+            return False
+
+    app = build_app(Down(), FollowingScheduler())
+    async with TestClient(TestServer(app, host="127.0.0.1")) as client:
+        response = await client.get("/health")
+        assert response.status == 503 and (await response.json())["store"] == "unreachable"
+
+
+async def test_openapi_describes_every_route_and_parameter(api: Api) -> None:
+    status, document = await api.get("/api/openapi.json")
+    assert status == 200 and document["openapi"].startswith("3.")
+    paths = document["paths"]
+    for op in ("list", "add", "update", "remove", "start", "stop", "restart", "log", "clone"):
+        assert f"/api/broker/{op}" in paths
+    for op in ("status", "add", "update", "remove", "start", "stop", "rebalance"):
+        assert f"/api/brokers/{op}" in paths
+    for op in ("list", "add", "update", "rebalance", "realign"):
+        assert f"/api/topic/{op}" in paths
+    assert {"/health", "/api/openapi.json", "/files/{name}"} <= set(paths)
+    add = {p["name"]: p for p in paths["/api/broker/add"]["post"]["parameters"]}
+    assert {"broker", "cpus", "mem", "heap", "port", "options", "failoverMaxTries"} <= set(add)
+    assert add["broker"]["required"] is True and add["mem"]["schema"]["default"] == "2048"
+    stop = {p["name"] for p in paths["/api/broker/stop"]["get"]["parameters"]}
+    assert stop == {"broker", "timeout", "force"}
+
+
+async def test_openapi_parameters_are_exactly_what_the_routes_accept(api: Api) -> None:
+    """A parameter the document lists is accepted (no 'unknown parameter'), any other is refused."""
+    _, document = await api.get("/api/openapi.json")
+    for path, item in document["paths"].items():
+        if not path.startswith("/api/broker"):
+            continue
+        names = {p["name"] for p in item["post"]["parameters"]}
+        _status, answer = await api.post(path, **dict.fromkeys(names, ""), surely_unknown="1")
+        assert answer.get("field") == "surely_unknown", (path, answer)
+
+
+async def test_files_are_served_for_executors(api: Api, served_files: dict[str, Path]) -> None:
+    for prefix in ("files", "jar", "kafka"):
+        response = await api.client.get(f"/{prefix}/kafka_2.13-3.7.0.tgz")
+        assert response.status == 200 and await response.read() == b"\x1f\x8b-kafka-bytes"
+    response = await api.client.get("/files/kafka-mesos-executor.pyz")
+    assert await response.read() == b"PK-executor-bytes"
+    response = await api.client.get("/files/other.tgz")
+    assert response.status == 404 and "other.tgz" in (await response.json())["error"]
+
+
+@pytest.mark.parametrize("path", ["/api/topic/list", "/api/topic/add", "/api/topic/update",
+                                  "/api/topic/rebalance", "/api/topic/realign", "/api/topics/list",
+                                  "/api/topics/add", "/api/topics/update"])
+async def test_topic_routes_answer_501_with_a_clear_message(api: Api, path: str) -> None:
+    status, answer = await api.post(path)
+    assert status == 501 and answer["code"] == 501 and "not available yet" in answer["error"]
+
+
+async def test_unknown_route_is_a_json_404(api: Api) -> None:
+    status, answer = await api.get("/api/broker/explode")
+    assert status == 404 and answer["error"] == "uri not found: /api/broker/explode"
+    response = await api.client.delete("/api/broker/list")
+    assert response.status == 405 and (await response.json())["code"] == 405
