@@ -12,6 +12,7 @@ broker) belongs in tasks the handler starts.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import re
@@ -338,17 +339,29 @@ class ExecutorSession:
                 self.end_detail = f"SUBSCRIBE answered {response.status}: {text}"
                 log.warning("%s", self.end_detail)
                 return response.status
-            self._stream_task = asyncio.current_task()
+            if self._stopping:
+                return 200
             event_type = response.headers.get("content-type", self.content_type)
-            await self._read_events(response, event_type)
-            self.end_detail = "the agent closed the event stream"
-        except asyncio.CancelledError:
-            if not self._stopping:
-                raise
-        except (stdhttp.HttpError, OSError, asyncio.IncompleteReadError, ValueError) as exc:
-            # ValueError: codec.CodecError / recordio.RecordIOError on a garbled stream
-            self.end_detail = f"event stream broken: {exc!r}"
-            log.info("%s", self.end_detail)
+            # The stream is read in a task of its own so that stop() (possibly called by a handler running
+            # on it) cancels the reading and nothing else.
+            reader = asyncio.create_task(self._read_events(response, event_type), name="executor-events")
+            self._stream_task = reader
+            try:
+                await asyncio.wait({reader})
+            finally:
+                if not reader.done():  # we are being cancelled ourselves
+                    reader.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await reader
+            error = None if reader.cancelled() else reader.exception()
+            if error is None:
+                self.end_detail = "stopped" if reader.cancelled() else "the agent closed the event stream"
+            elif isinstance(error, stdhttp.HttpError | OSError | asyncio.IncompleteReadError | ValueError):
+                # ValueError: codec.CodecError / recordio.RecordIOError on a garbled stream
+                self.end_detail = f"event stream broken: {error!r}"
+                log.info("%s", self.end_detail)
+            else:
+                raise error
         finally:
             self._stream_task = None
             await response.close()

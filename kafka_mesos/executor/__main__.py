@@ -1,0 +1,5 @@
+import sys
+
+from kafka_mesos.executor.main import main
+
+sys.exit(main())

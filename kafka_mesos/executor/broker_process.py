@@ -1,0 +1,95 @@
+"""The Kafka broker as a child process: ``bin/kafka-server-start.sh config/server.properties`` in its own
+process group, output to files in the sandbox, graceful stop (SIGTERM, grace period, SIGKILL)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+from kafka_mesos.executor.logs import KAFKA_STDERR, KAFKA_STDOUT
+from kafka_mesos.kafka.distribution import START_SCRIPT
+
+log = logging.getLogger(__name__)
+
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: get SIGKILL if the executor dies without stopping us (Linux only)."""
+    if not sys.platform.startswith("linux"):
+        return
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
+class BrokerProcess:
+    def __init__(self, dist_dir: Path, sandbox: Path, extra_env: Mapping[str, str]) -> None:
+        self.dist_dir = dist_dir
+        self.sandbox = sandbox
+        self.extra_env = dict(extra_env)
+        self._process: asyncio.subprocess.Process | None = None
+        self.returncode: int | None = None
+        self.force_killed = False
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process else None
+
+    async def start(self) -> None:
+        env = {**os.environ, **self.extra_env}
+        stdout = (self.sandbox / KAFKA_STDOUT).open("ab")
+        stderr = (self.sandbox / KAFKA_STDERR).open("ab")
+        try:
+            self._process = await asyncio.create_subprocess_exec(
+                str(self.dist_dir / START_SCRIPT),
+                "config/server.properties",
+                cwd=str(self.dist_dir),
+                env=env,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=stdout,
+                stderr=stderr,
+                start_new_session=True,
+                preexec_fn=_die_with_parent,
+            )
+        finally:
+            stdout.close()
+            stderr.close()
+        log.info("started kafka (pid %d) in %s", self._process.pid, self.dist_dir)
+
+    async def wait(self) -> int:
+        assert self._process is not None
+        self.returncode = await self._process.wait()
+        self._kill_group()  # leftovers of the group, if any
+        return self.returncode
+
+    def _signal_group(self, signum: int) -> None:
+        if self._process is None:
+            return
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self._process.pid, signum)
+
+    def _kill_group(self) -> None:
+        self._signal_group(signal.SIGKILL)
+
+    async def stop(self, grace_seconds: float) -> int:
+        """SIGTERM to the process group, up to ``grace_seconds`` for a clean exit, then SIGKILL."""
+        if self._process is None:
+            return -1
+        if self._process.returncode is None:
+            self._signal_group(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(asyncio.shield(self._process.wait()), grace_seconds)
+            except TimeoutError:
+                log.warning("kafka (pid %d) still running %.1fs after SIGTERM: SIGKILL", self._process.pid,
+                            grace_seconds)
+                self.force_killed = True
+        self._kill_group()
+        return await self.wait()
