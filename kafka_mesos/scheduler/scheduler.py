@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from kafka_mesos.api.control import BrokerLogError
+from kafka_mesos.core.constraints import placements_of
+from kafka_mesos.core.matching import match
 from kafka_mesos.core.model import TASK_RUNNING, TERMINAL_STATES, Broker, Task
 from kafka_mesos.mesos.pb import mesos_pb2, scheduler_pb2
 from kafka_mesos.scheduler import calls
@@ -30,10 +32,10 @@ from kafka_mesos.scheduler.decisions import (
 )
 from kafka_mesos.scheduler.logs import LogReplyError, LogRequests
 from kafka_mesos.scheduler.offer_interest import OfferCall, OfferInterest
-from kafka_mesos.scheduler.placing import apply_status, place_brokers
 from kafka_mesos.scheduler.reconciliation import Reconciliation
+from kafka_mesos.scheduler.status_updates import apply_status
 from kafka_mesos.scheduler.taskids import broker_id_of, new_task_id
-from kafka_mesos.scheduler.translate import LaunchContext, Placement, task_info
+from kafka_mesos.scheduler.translate import LaunchContext, Placement, core_offer, task_info
 
 log = logging.getLogger(__name__)
 
@@ -185,7 +187,7 @@ class Scheduler:
             await self._record_reasons({b.id: reason for b in wanting})
             await self._call(calls.decline(offer_ids, self.config.decline_seconds))
             return
-        placements, reasons = self._decide_placements(wanting, brokers, offers, now)
+        placements, reasons = self._decide_placements(brokers, offers, now)
         launched = await self._persist_launches(placements, now)
         await self._record_reasons(reasons)
         used = await self._accept(launched)
@@ -195,19 +197,22 @@ class Scheduler:
         await self._adjust_offers()
 
     def _decide_placements(
-        self, wanting: list[Broker], brokers: Mapping[int, Broker], offers: list[mesos_pb2.Offer], now: float
+        self, brokers: Mapping[int, Broker], offers: list[mesos_pb2.Offer], now: float
     ) -> tuple[list[Placement], dict[int, str]]:
-        assert self.config.launch is not None
-        result = place_brokers(
-            wanting, brokers, offers, now,
-            executor_cpus=self.config.launch.executor_cpus, executor_mem=self.config.launch.executor_mem,
-        )
+        ctx = self.config.launch
+        assert ctx is not None
+        result = match(brokers.values(), [core_offer(o) for o in offers], placements_of(brokers.values()),
+                       now, framework_role=self.config.role, executor_cpus=ctx.executor_cpus,
+                       executor_mem=ctx.executor_mem)
         placements = [
-            Placement(broker_id=p.broker_id, task_id=new_task_id(self.config.framework_name, p.broker_id),
-                      offer_id=p.offer_id, agent_id=p.agent_id, hostname=p.hostname, port=p.port, role=p.role)
-            for p in result.placements
+            Placement(broker_id=d.broker_id, task_id=new_task_id(self.config.framework_name, d.broker_id),
+                      offer_id=d.offer_id, agent_id=d.agent_id, hostname=d.hostname, port=d.port, role=d.role,
+                      attributes=tuple(sorted(d.attributes.items())), task_resources=d.task_resources,
+                      executor_resources=d.executor_resources)
+            for d in result.launches
         ]
-        return placements, result.reasons
+        reasons = {broker_id: "; ".join(texts) for broker_id, texts in result.reasons.items() if texts}
+        return placements, reasons
 
     async def _persist_launches(
         self, placements: list[Placement], now: float
@@ -221,7 +226,7 @@ class Scheduler:
             broker.task = Task(
                 task_id=placement.task_id, agent_id=placement.agent_id, executor_id=placement.task_id,
                 hostname=placement.hostname, port=placement.port, launched_at=now, role=placement.role,
-                cpus=broker.cpus, mem=broker.mem,
+                cpus=broker.cpus, mem=broker.mem, attributes=dict(placement.attributes),
             )
             broker.last_task_id = placement.task_id
             broker.placement_reason = None

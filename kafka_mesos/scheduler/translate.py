@@ -6,9 +6,12 @@ core never sees protobuf.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from kafka_mesos.core.model import Broker
+from kafka_mesos.core.offers import Offer
+from kafka_mesos.core.ranges import Range
+from kafka_mesos.core.resources import Resources, Taken
 from kafka_mesos.kafka.launch import LaunchSpec
 from kafka_mesos.mesos.pb import mesos_pb2
 
@@ -46,7 +49,7 @@ class LaunchContext:
 
 @dataclass(frozen=True)
 class Placement:
-    """One broker placed on one offer: what the launch takes from it."""
+    """One broker placed on one offer: what the launch takes from it (per role)."""
 
     broker_id: int
     task_id: str
@@ -55,11 +58,84 @@ class Placement:
     hostname: str
     port: int
     role: str = "*"
+    attributes: tuple[tuple[str, str], ...] = ()
+    task_resources: tuple[Taken, ...] = ()
+    executor_resources: tuple[Taken, ...] = ()
+
+
+def _attribute_text(attribute: mesos_pb2.Attribute) -> str:
+    if attribute.HasField("text"):
+        return attribute.text.value
+    if attribute.HasField("scalar"):
+        return f"{attribute.scalar.value:g}"
+    if attribute.HasField("ranges"):
+        return ",".join(f"{r.begin}-{r.end}" for r in attribute.ranges.range)
+    if attribute.HasField("set"):
+        return ",".join(attribute.set.item)
+    return ""
+
+
+def _is_dynamically_reserved(resource: mesos_pb2.Resource) -> bool:
+    if len(resource.reservations) > 0:
+        return any(r.type == mesos_pb2.Resource.ReservationInfo.DYNAMIC for r in resource.reservations)
+    return resource.HasField("reservation")
+
+
+@dataclass
+class _RoleShare:
+    cpus: float = 0.0
+    mem: float = 0.0
+    disk: float = 0.0
+    ports: list[Range] = field(default_factory=list)
+
+
+def core_offer(offer: mesos_pb2.Offer) -> Offer:
+    """The parts of a Mesos offer matching looks at: per-role cpus/mem/disk/ports, attributes, volumes."""
+    shares: dict[str, _RoleShare] = {}
+    volumes: dict[str, str] = {}
+    for resource in offer.resources:
+        role = _role_of(resource)
+        if resource.name == "disk" and resource.disk.HasField("persistence"):
+            volumes[resource.disk.persistence.id] = role
+            continue
+        if _is_dynamically_reserved(resource):
+            continue  # mesos/kafka: only unreserved and statically reserved resources are used
+        share = shares.setdefault(role, _RoleShare())
+        if resource.name == "cpus":
+            share.cpus += resource.scalar.value
+        elif resource.name == "mem":
+            share.mem += resource.scalar.value
+        elif resource.name == "disk":
+            share.disk += resource.scalar.value
+        elif resource.name == "ports":
+            share.ports.extend(Range(r.begin, r.end) for r in resource.ranges.range)
+    resources = {role: Resources(cpus=x.cpus, mem=x.mem, disk=x.disk, ports=tuple(x.ports))
+                 for role, x in shares.items()}
+    return Offer(id=offer.id.value, agent_id=offer.agent_id.value, hostname=offer.hostname,
+                 attributes={a.name: _attribute_text(a) for a in offer.attributes}, resources=resources,
+                 volumes=volumes)
+
+
+def _role_of(resource: mesos_pb2.Resource) -> str:
+    if len(resource.reservations) > 0:
+        return resource.reservations[-1].role or "*"
+    return resource.role or "*"
 
 
 def _scalar(name: str, value: float, role: str) -> mesos_pb2.Resource:
     scalar = mesos_pb2.Value.Scalar(value=round(value, 3))
     return mesos_pb2.Resource(name=name, type=mesos_pb2.Value.SCALAR, scalar=scalar, role=role)
+
+
+def _taken_resources(taken: tuple[Taken, ...]) -> list[mesos_pb2.Resource]:
+    out: list[mesos_pb2.Resource] = []
+    for part in taken:
+        if part.cpus:
+            out.append(_scalar("cpus", part.cpus, part.role))
+        if part.mem:
+            out.append(_scalar("mem", part.mem, part.role))
+        out.extend(_port_range(port, part.role) for port in part.ports)
+    return out
 
 
 def _port_range(port: int, role: str) -> mesos_pb2.Resource:
@@ -119,15 +195,17 @@ def task_info(ctx: LaunchContext, broker: Broker, placement: Placement) -> mesos
         name=f"broker-{broker.id}",
         source=f"{ctx.framework_name}.broker.{broker.id}",
         command=command,
-        resources=[_scalar("cpus", ctx.executor_cpus, role), _scalar("mem", ctx.executor_mem, role)],
+        resources=(_taken_resources(placement.executor_resources) if placement.executor_resources
+                   else [_scalar("cpus", ctx.executor_cpus, role), _scalar("mem", ctx.executor_mem, role)]),
         shutdown_grace_period=grace,
     )
     return mesos_pb2.TaskInfo(
         name=f"{ctx.framework_name}-{broker.id}",
         task_id=mesos_pb2.TaskID(value=placement.task_id),
         agent_id=mesos_pb2.AgentID(value=placement.agent_id),
-        resources=[_scalar("cpus", broker.cpus, role), _scalar("mem", broker.mem, role),
-                   _port_range(placement.port, role)],
+        resources=(_taken_resources(placement.task_resources) if placement.task_resources
+                   else [_scalar("cpus", broker.cpus, role), _scalar("mem", broker.mem, role),
+                         _port_range(placement.port, role)]),
         executor=executor,
         data=launch_spec(ctx, broker, placement).to_bytes(),
         kill_policy=mesos_pb2.KillPolicy(

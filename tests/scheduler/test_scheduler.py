@@ -38,7 +38,7 @@ async def test_twenty_brokers_launch_in_one_round_and_records_precede_accept() -
     accepts = journal.calls(Call.ACCEPT)
     tasks = [t for a in accepts for op in a.accept.operations for t in op.launch.task_infos]
     assert len(tasks) == 20
-    assert len(accepts) == 3, "several brokers per offer, one ACCEPT per offer"
+    assert 1 <= len(accepts) <= 3, "several brokers per offer, at most one ACCEPT per offer"
     first_accept = journal.index(lambda e: e[0] == "call" and e[1].type == Call.ACCEPT)
     first_save = journal.index(lambda e: e[0] == "save" and any(b.task for b in e[1]))
     assert first_save < first_accept, "task records are persisted before ACCEPT"
@@ -46,7 +46,9 @@ async def test_twenty_brokers_launch_in_one_round_and_records_precede_accept() -
         broker = cluster.brokers[json.loads(task.data)["broker_id"]]
         assert broker.task is not None and broker.task.task_id == task.task_id.value
         assert task.task_id.value.startswith(f"kafka-{broker.id}-")
-    assert not journal.calls(Call.DECLINE)
+    accepted = {o.value for a in accepts for o in a.accept.offer_ids}
+    declined = {o.value for d in journal.calls(Call.DECLINE) for o in d.decline.offer_ids}
+    assert accepted | declined == {"O1", "O2", "O3"} and not accepted & declined
 
 
 async def test_task_info_carries_executor_and_launch_spec() -> None:
