@@ -22,8 +22,8 @@ from kafka_mesos.api.control import BrokerLogError
 from kafka_mesos.core.constraints import placements_of
 from kafka_mesos.core.matching import match
 from kafka_mesos.core.model import TASK_RUNNING, TERMINAL_STATES, Broker, Task
+from kafka_mesos.mesos import calls
 from kafka_mesos.mesos.pb import mesos_pb2, scheduler_pb2
-from kafka_mesos.scheduler import calls
 from kafka_mesos.scheduler.decisions import (
     StatusInfo,
     brokers_wanting_offers,
@@ -249,7 +249,8 @@ class Scheduler:
             by_offer.setdefault(placement.offer_id, []).append(task_info(ctx, broker, placement))
         for offer_id, tasks in by_offer.items():
             try:
-                await self._call(calls.accept_launch([offer_id], tasks, self.config.accept_refuse_seconds))
+                refuse = self.config.accept_refuse_seconds
+                await self._call(calls.accept([offer_id], [calls.launch(tasks)], refuse))
             except Exception as e:  # (the launch did not go out: undo the records)
                 log.warning("ACCEPT of offer %s failed: %s", offer_id, e)
                 await self._forget_tasks([t.task_id.value for t in tasks], f"launch failed: {e}")
@@ -321,9 +322,9 @@ class Scheduler:
         if ids:
             await self.cluster.mutate(ids, mark)
         self._reconciliation.start(tasks, time.monotonic())
-        await self._call(calls.reconcile({}))  # implicit: also reveals tasks we do not know
+        await self._call(calls.reconcile())  # implicit: also reveals tasks we do not know
         if tasks:
-            await self._call(calls.reconcile(tasks))
+            await self._call(calls.reconcile(tasks.items()))
         self._last_periodic_reconcile = time.monotonic()
 
     async def _reconcile_tick(self) -> None:
@@ -331,7 +332,7 @@ class Scheduler:
         step = self._reconciliation.tick(now)
         if step.retry:
             log.info("reconciling %d task(s) again (attempt %d)", len(step.retry), step.attempt)
-            await self._call(calls.reconcile(step.retry))
+            await self._call(calls.reconcile(step.retry.items()))
         if step.give_up:
             await self._declare_lost(step.give_up)
         if (not self._reconciliation.active and self.config.reconcile_interval > 0
@@ -339,7 +340,7 @@ class Scheduler:
             self._last_periodic_reconcile = now
             tasks = {b.task.task_id: b.task.agent_id for b in self.cluster.snapshot().values() if b.task}
             if tasks:
-                await self._call(calls.reconcile(tasks))
+                await self._call(calls.reconcile(tasks.items()))
 
     async def _declare_lost(self, tasks: Mapping[str, str]) -> None:
         """Reconciliation never answered for these: treat them as lost and kill them in case they live."""
@@ -431,9 +432,9 @@ class Scheduler:
         now = time.monotonic()
         decision = self._interest.decide(wanting, now, force_revive=force_revive)
         if decision is OfferCall.REVIVE:
-            await self._call(calls.revive(self.config.role))
+            await self._call(calls.revive([self.config.role]))
         elif decision is OfferCall.SUPPRESS:
-            await self._call(calls.suppress(self.config.role))
+            await self._call(calls.suppress([self.config.role]))
         if decision is not None:
             self._interest.done(decision, now)
             log.debug("offers %s", decision.value)
