@@ -28,7 +28,7 @@ class KafkaMesosCli(click.Group):
         **extra: Any,
     ) -> NoReturn:
         try:
-            result = super().main(args=args, prog_name=prog_name or PROG_NAME, complete_var=complete_var,
+            result = super().main(args=args, prog_name=PROG_NAME, complete_var=complete_var,
                                   standalone_mode=False, **extra)
         except click.exceptions.Abort:
             _fail("aborted")

@@ -110,7 +110,7 @@ class FollowingScheduler(IdleControl):
     async def broker_log(self, broker_id: int, name: str, lines: int, timeout: float) -> str:  # noqa: ASYNC109
         if self.log_delay:
             await asyncio.sleep(self.log_delay)
-        if broker_id not in self.logs:
+        if broker_id not in self.logs or name not in ("stdout", "stderr", "server.log"):
             raise BrokerLogError(f"{name} doesn't exist")
         return "\n".join(self.logs[broker_id].splitlines()[-lines:]) + "\n"
 
