@@ -1,0 +1,173 @@
+"""A small, honest stand-in for a Kafka broker (tests only).
+
+Reads server.properties like Kafka, refuses to start without broker.id, zookeeper.connect, log.dirs and
+listeners (or port), listens on the configured port, registers /brokers/ids/<broker.id> under the chroot as
+an EPHEMERAL node with Kafka's own JSON (refusing when the id is already registered), logs to
+$LOG_DIR/server.log including the heap given in KAFKA_HEAP_OPTS, and on SIGTERM deregisters and exits 0.
+It never listens beyond loopback: an empty listener host binds 127.0.0.1.
+"""
+
+import json
+import os
+import re
+import signal
+import socket
+import sys
+import threading
+import time
+
+from kazoo.client import KazooClient
+from kazoo.exceptions import NodeExistsError
+
+REQUIRED = ("broker.id", "zookeeper.connect", "log.dirs")
+STARTUP_PATHS = ("/brokers/ids", "/brokers/topics", "/brokers/seqid", "/config/topics", "/config/changes",
+                 "/admin/delete_topics", "/isr_change_notification")
+
+
+class Log:
+    def __init__(self, log_dir):
+        os.makedirs(log_dir, exist_ok=True)
+        self.handle = open(os.path.join(log_dir, "server.log"), "a", buffering=1)
+
+    def __call__(self, level, message):
+        line = f"[{time.strftime('%Y-%m-%d %H:%M:%S')}] {level} {message} (kafka.server.KafkaServer)"
+        self.handle.write(line + "\n")
+        print(line, flush=True)
+
+
+def read_properties(path):
+    props = {}
+    with open(path, encoding="utf-8") as handle:
+        pending = ""
+        for raw in handle:
+            line = pending + raw.strip()
+            if not pending and (not line or line[0] in "#!"):
+                continue
+            if line.endswith("\\") and not line.endswith("\\\\"):
+                pending = line[:-1]
+                continue
+            pending = ""
+            match = re.match(r"((?:\\.|[^=:\s\\])+)\s*[=:\s]\s*(.*)$", line)
+            if match:
+                props[match.group(1).replace("\\", "")] = match.group(2)
+            else:
+                props[line] = ""
+    return props
+
+
+def listener(props):
+    if "listeners" in props:
+        first = props["listeners"].split(",")[0].strip()
+        name, _, address = first.partition("://")
+        host, _, port = address.rpartition(":")
+        return name, host, int(port)
+    return "PLAINTEXT", props.get("host.name", ""), int(props["port"])
+
+
+def heap_mb(heap_opts):
+    match = re.search(r"-Xmx(\d+)([kKmMgG]?)", heap_opts)
+    if not match:
+        return None
+    scale = {"k": 1 / 1024, "m": 1, "g": 1024, "": 1 / (1024 * 1024)}[match.group(2).lower()]
+    return int(int(match.group(1)) * scale)
+
+
+def fail(log, message):
+    log("ERROR", message)
+    print("ERROR " + message, file=sys.stderr, flush=True)
+    sys.exit(1)
+
+
+def main(argv):
+    default_log_dir = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "logs")
+    log = Log(os.environ.get("LOG_DIR") or default_log_dir)
+    args = [arg for arg in argv if arg != "-daemon"]
+    props = read_properties(args[0])
+    for override in args[1:]:
+        if "=" in override and override != "--override":
+            key, _, value = override.partition("=")
+            props[key] = value
+    heap_opts = os.environ.get("KAFKA_HEAP_OPTS", "")
+    log("INFO", f"KAFKA_HEAP_OPTS={heap_opts} heap={heap_mb(heap_opts)}MB")
+    log("INFO", "KafkaConfig values: " + ", ".join(f"{k} = {v}" for k, v in sorted(props.items())))
+    missing = [key for key in REQUIRED if not props.get(key, "").strip()]
+    if "listeners" not in props and "port" not in props:
+        missing.append("listeners")
+    if missing:
+        names = ", ".join(missing)
+        fail(log, f"Fatal error during KafkaServer startup: missing required configuration {names}")
+    broker_id = int(props["broker.id"])
+    for log_dir in props["log.dirs"].split(","):
+        os.makedirs(log_dir.strip(), exist_ok=True)
+    name, host, port = listener(props)
+    try:
+        server = socket.create_server((host or "127.0.0.1", port))
+    except OSError as exc:
+        fail(log, f"Fatal error during KafkaServer startup: cannot bind {host}:{port}: {exc}")
+    threading.Thread(target=serve, args=(server,), daemon=True).start()
+
+    connect = props["zookeeper.connect"]
+    hosts, _, chroot = connect.partition("/")
+    if chroot:
+        root = KazooClient(hosts=hosts, timeout=10.0)
+        root.start(timeout=30)
+        root.ensure_path("/" + chroot)
+        root.stop()
+        root.close()
+    timeout_ms = int(props.get("zookeeper.session.timeout.ms", "18000"))
+    zk = KazooClient(hosts=connect, timeout=timeout_ms / 1000.0)
+    zk.start(timeout=30)
+    for path in STARTUP_PATHS:
+        zk.ensure_path(path)
+    advertised = props.get("advertised.listeners") or f"{name}://{host or socket.gethostname()}:{port}"
+    first = advertised.split(",")[0].strip()
+    adv_host, _, adv_port = first.partition("://")[2].rpartition(":")
+    registration = {
+        "features": {},
+        "listener_security_protocol_map": {name: "PLAINTEXT"},
+        "endpoints": [e.strip() for e in advertised.split(",")],
+        "jmx_port": -1,
+        "port": int(adv_port),
+        "host": adv_host,
+        "version": 5,
+        "timestamp": str(int(time.time() * 1000)),
+    }
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    path = f"/brokers/ids/{broker_id}"
+    try:
+        zk.create(path, json.dumps(registration).encode(), ephemeral=True)
+    except NodeExistsError:
+        zk.stop()
+        zk.close()
+        fail(log, f"Error while creating ephemeral at {path}, node already exists and owner does not match "
+                  f"(A broker is already registered on the path {path})")
+    log("INFO", f"[KafkaServer id={broker_id}] started (registered {path} as {first})")
+    while not stop.wait(0.5):
+        if os.environ.get("STANDIN_CRASH_FILE") and os.path.exists(os.environ["STANDIN_CRASH_FILE"]):
+            print("FATAL standin crash requested", file=sys.stderr, flush=True)
+            log("ERROR", f"[KafkaServer id={broker_id}] fatal error, exiting")
+            os._exit(3)
+    log("INFO", f"[KafkaServer id={broker_id}] shutting down")
+    try:
+        zk.delete(path)
+    finally:
+        zk.stop()
+        zk.close()
+        server.close()
+    log("INFO", f"[KafkaServer id={broker_id}] shut down completed")
+    return 0
+
+
+def serve(server):
+    while True:
+        try:
+            connection, _ = server.accept()
+        except OSError:
+            return
+        connection.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
