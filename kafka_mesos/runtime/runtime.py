@@ -1,0 +1,218 @@
+"""The composition root: settings → store → ClusterState → (local Mesos) → artifacts → API → Mesos session.
+
+Startup, main loop, shutdown: `SchedulerRuntime.start()` builds and starts everything in order,
+`wait()` returns when a stop was asked for or a component died, `stop()` undoes start in reverse order.
+Every background activity is a named asyncio task that `stop()` cancels and awaits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import shutil
+import socket
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from kafka_mesos.api.app import build_app
+from kafka_mesos.mesos import codec
+from kafka_mesos.mesos.pb import mesos_pb2
+from kafka_mesos.runtime.artifacts import Artifacts, prepare_artifacts
+from kafka_mesos.runtime.cluster_adapter import ClusterAdapter
+from kafka_mesos.scheduler.scheduler import Scheduler, SchedulerConfig
+from kafka_mesos.scheduler.translate import LaunchContext
+from kafka_mesos.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class StartupError(Exception):
+    """The scheduler cannot start; the message is the one line shown to the operator."""
+
+
+class SchedulerRuntime:
+    def __init__(self, settings: Settings, *, workdir: Path | None = None) -> None:
+        self.settings = settings
+        self.workdir = workdir or Path.cwd()
+        self.api_url = settings.api
+        self.master_url: str | None = None
+        self.scheduler: Scheduler | None = None
+        self._store: Any = None
+        self._cluster: Any = None
+        self._local_mesos: Any = None
+        self._session: Any = None
+        self._runner: web.AppRunner | None = None
+        self._tasks: list[asyncio.Task[Any]] = []
+        self._files_dir: Path | None = None
+        self._done = asyncio.Event()
+        self.exit_code = 0
+
+    # ---- startup ----------------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        s = self.settings
+        log.info("settings: %s", s.summary())
+        try:
+            await self._open_state()
+            listener = self._bind_api()
+            self._files_dir = Path(tempfile.mkdtemp(prefix="kafka-mesos-files-"))
+            artifacts = await asyncio.to_thread(prepare_artifacts, s, self.workdir, self._files_dir)
+            self.scheduler = Scheduler(ClusterAdapter(self._cluster), self._scheduler_config(artifacts))
+            await self._serve_api(listener, artifacts)
+            await self._start_mesos()
+        except StartupError:
+            await self.stop()
+            raise
+        except Exception as e:
+            await self.stop()
+            raise StartupError(f"{type(e).__name__}: {e}") from e
+
+    async def _open_state(self) -> None:
+        from kafka_mesos.state import ClusterState, open_store
+
+        try:
+            self._store = open_store(self.settings.storage, self.settings.zk)
+            self._cluster = await ClusterState.open(self._store)
+        except ValueError as e:
+            raise StartupError(str(e)) from e
+
+    def _bind_api(self) -> socket.socket:
+        host, port = self.settings.listen_host, self.settings.api_port
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        listener = socket.socket(family, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            listener.bind((host, port))
+        except OSError as e:
+            listener.close()
+            raise StartupError(f"cannot listen on {host}:{port} for the API: {e.strerror}") from e
+        listener.listen(128)
+        listener.setblocking(False)
+        if port == 0:  # `--api http://host:0`: a free port, and the URL says which
+            self.settings = self.settings.with_api_port(listener.getsockname()[1])
+        self.api_url = self.settings.api
+        return listener
+
+    def _scheduler_config(self, artifacts: Artifacts) -> SchedulerConfig:
+        s = self.settings
+        cannot_launch = artifacts.problem
+        if cannot_launch is None and not s.zk:
+            cannot_launch = "no --zk given: brokers need Kafka's ZooKeeper (--zk HOST:PORT[/chroot])"
+        launch = LaunchContext(
+            framework_name=s.framework_name, api_url=self.api_url, zk_connect=s.zk or "",
+            executor_python=s.executor_python, executor_cpus=s.executor_cpus, executor_mem=s.executor_mem,
+            executor_file=artifacts.executor_name, dist_name=artifacts.dist_name, dist_url=artifacts.dist_url,
+            dist_top_dir=artifacts.dist_top_dir, stop_grace_period=s.stop_grace_period, user=s.user,
+        )
+        return SchedulerConfig(
+            framework_name=s.framework_name, role=s.framework_role, decline_seconds=s.decline_seconds,
+            revive_interval=s.revive_interval, reconciliation_timeout=s.reconciliation_timeout,
+            reconciliation_attempts=s.reconciliation_attempts, reconcile_interval=s.reconcile_interval,
+            launch=launch, cannot_launch=cannot_launch,
+        )
+
+    async def _serve_api(self, listener: socket.socket, artifacts: Artifacts) -> None:
+        assert self.scheduler is not None
+        app = build_app(self._cluster, self.scheduler, files=artifacts.files)
+        self._runner = web.AppRunner(app, access_log=None, handler_cancellation=True)
+        await self._runner.setup()
+        await web.SockSite(self._runner, listener).start()
+        log.info("api: %s (listening on %s)", self.api_url, listener.getsockname())
+
+    async def _start_mesos(self) -> None:
+        from kafka_mesos.mesos.scheduler_session import SchedulerSession
+
+        s = self.settings
+        assert self.scheduler is not None
+        master: str = s.master
+        if s.is_local_master:
+            from kafka_mesos.localmesos.cluster import LocalMesos
+            from kafka_mesos.localmesos.config import LocalMesosConfig
+
+            config = LocalMesosConfig(
+                port=s.local_port, agents=s.local_agents, resources=s.local_resources,
+                attributes=s.local_attributes,
+                work_dir=Path(s.local_work_dir) if s.local_work_dir else None,
+            )
+            self._local_mesos = LocalMesos(config)
+            await self._local_mesos.start()
+            master = self._local_mesos.master_url
+            log.info("local Mesos: %s with %d agents", master, s.local_agents)
+        self.master_url = master
+        self._session = SchedulerSession(
+            master=master, framework_info=self._framework_info(),
+            handler=self.scheduler,
+            content_type=codec.JSON if s.mesos_content_type == "json" else codec.PROTOBUF,
+            principal=s.principal if s.secret else None, secret=s.secret,
+        )
+        self.scheduler.attach(self._session)
+        self._spawn(self._session.run(), "mesos-session")
+        self._spawn(self.scheduler.run(), "scheduler-timers")
+
+    def _framework_info(self) -> mesos_pb2.FrameworkInfo:
+        s = self.settings
+        info = mesos_pb2.FrameworkInfo(
+            user=s.user or "", name=s.framework_name, role=s.framework_role,
+            hostname=s.api_host, failover_timeout=s.framework_timeout, checkpoint=True,
+            webui_url=self.api_url,
+        )
+        if s.principal:
+            info.principal = s.principal
+        framework_id = self._cluster.framework_id
+        if framework_id:
+            info.id.value = framework_id
+        return info
+
+    def _spawn(self, coro: Any, name: str) -> None:
+        task = asyncio.get_running_loop().create_task(coro, name=name)
+        task.add_done_callback(self._task_done)
+        self._tasks.append(task)
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        if task.cancelled():
+            return
+        error = task.exception()
+        if error is not None:
+            log.error("%s stopped: %s", task.get_name(), error)
+            self.exit_code = 1
+        else:
+            log.info("%s finished", task.get_name())
+        self._done.set()
+
+    # ---- main loop and shutdown --------------------------------------------------------------------------
+
+    def request_stop(self) -> None:
+        self._done.set()
+
+    async def wait(self) -> int:
+        await self._done.wait()
+        return self.exit_code
+
+    async def stop(self) -> None:
+        if self.scheduler is not None:
+            await self.scheduler.stop()
+        if self._session is not None:
+            with contextlib.suppress(Exception):
+                await self._session.stop()
+        for task in self._tasks:
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        if self._local_mesos is not None:
+            await self._local_mesos.stop()
+            self._local_mesos = None
+        if self._cluster is not None:
+            with contextlib.suppress(Exception):
+                await self._cluster.close()
+            self._cluster = None
+        if self._files_dir is not None:
+            shutil.rmtree(self._files_dir, ignore_errors=True)
+            self._files_dir = None
