@@ -37,6 +37,7 @@ class RawFramework:
     framework_id: str | None = None
     stream_id: str | None = None
     events: list[spb.Event] = field(default_factory=list)
+    raw_events: list[bytes] = field(default_factory=list)
     subscribe_status: int = 0
     subscribe_headers: dict[str, str] = field(default_factory=dict)
     stream_ended: asyncio.Event = field(default_factory=asyncio.Event)
@@ -82,6 +83,7 @@ class RawFramework:
         try:
             async for chunk in response.content.iter_any():
                 for record in decoder.feed(chunk):
+                    self.raw_events.append(record)
                     self.events.append(codec.decode(record, event_type, Event))
                     self._changed.set()
         except (aiohttp.ClientError, asyncio.CancelledError):
@@ -102,7 +104,9 @@ class RawFramework:
 
     async def post(self, call: spb.Call | bytes, headers: dict[str, str] | None = None) -> Response:
         body = call if isinstance(call, bytes) else codec.encode(call, self.content_type)
-        async with self.session.post(self.url, data=body, headers=headers or self.headers()) as response:
+        headers = headers or self.headers()
+        skip = () if "Content-Type" in headers else ("Content-Type",)
+        async with self.session.post(self.url, data=body, headers=headers, skip_auto_headers=skip) as response:
             return Response(response.status, dict(response.headers), await response.read())
 
     async def call(self, call: spb.Call) -> Response:
@@ -111,28 +115,28 @@ class RawFramework:
         return await self.post(call)
 
     async def wait_for(
-        self, predicate: Callable[[spb.Event], bool], *, after: int = 0, timeout: float = DEADLINE
+        self, predicate: Callable[[spb.Event], bool], *, after: int = 0, deadline: float = DEADLINE
     ) -> spb.Event:
         """The first event at index >= `after` matching; polls on a change signal until a deadline."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
+        end = loop.time() + deadline
         while True:
             for event in self.events[after:]:
                 if predicate(event):
                     return event
-            remaining = deadline - loop.time()
+            remaining = end - loop.time()
             if remaining <= 0:
                 types = [Event.Type.Name(e.type) for e in self.events[after:]]
-                raise AssertionError(f"no matching event within {timeout}s; saw {types}")
+                raise AssertionError(f"no matching event within {deadline}s; saw {types}")
             self._changed.clear()
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), min(remaining, 0.5))
 
-    async def wait_update(self, task_id: str, state: int, *, after: int = 0, timeout: float = DEADLINE) -> mpb.TaskStatus:
+    async def wait_update(self, task_id: str, state: int, *, after: int = 0, deadline: float = DEADLINE) -> mpb.TaskStatus:
         event = await self.wait_for(
             lambda e: e.type == Event.UPDATE and e.update.status.task_id.value == task_id
             and e.update.status.state == state,
-            after=after, timeout=timeout,
+            after=after, deadline=deadline,
         )
         return event.update.status
 
@@ -143,8 +147,8 @@ class RawFramework:
         call.acknowledge.uuid = status.uuid
         return await self.call(call)
 
-    async def wait_offers(self, *, after: int = 0, timeout: float = DEADLINE) -> list[mpb.Offer]:
-        event = await self.wait_for(lambda e: e.type == Event.OFFERS, after=after, timeout=timeout)
+    async def wait_offers(self, *, after: int = 0, deadline: float = DEADLINE) -> list[mpb.Offer]:
+        event = await self.wait_for(lambda e: e.type == Event.OFFERS, after=after, deadline=deadline)
         return list(event.offers.offers)
 
 

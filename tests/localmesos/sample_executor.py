@@ -5,7 +5,8 @@ argv[1] = content type ("json" or "protobuf"). Behaviour:
   b"exit", exits with status 3 once RUNNING is acknowledged by the agent.
 - MESSAGE: answers with a MESSAGE call carrying b"echo:" + data.
 - KILL: TASK_KILLED. SHUTDOWN: TASK_KILLED for live tasks, then exit 0.
-Writes its environment to `env.json` and its argv to `argv.json` in the sandbox at start.
+Writes its environment to `env.json` and its argv to `argv.json` in the sandbox at start, and
+every event record it receives to `events.raw` (4-byte big-endian length + record).
 """
 
 from __future__ import annotations
@@ -107,6 +108,8 @@ class SampleExecutor:
     async def _read(self, resp: aiohttp.ClientResponse, decoder: RecordIODecoder) -> None:
         async for chunk in resp.content.iter_any():
             for record in decoder.feed(chunk):
+                with open("events.raw", "ab") as out:
+                    out.write(len(record).to_bytes(4, "big") + record)
                 await self.on_event(codec.decode(record, resp.headers["Content-Type"], epb.Event))
 
 
