@@ -8,7 +8,15 @@ from typing import Any
 import click
 
 from kafka_mesos.apiclient import ParamValue
-from kafka_mesos.cli.common import F, api_option, client_for, json_option, map_value, print_json
+from kafka_mesos.cli.common import (
+    CompatCommand,
+    F,
+    api_option,
+    client_for,
+    json_option,
+    map_value,
+    print_json,
+)
 from kafka_mesos.cli.output import brokers_section, not_running_reasons, plural
 
 EXPR_HELP = """\b
@@ -78,7 +86,7 @@ def _epilog() -> str:
     return EXPR_HELP
 
 
-@click.command("list", epilog=_epilog())
+@click.command("list", cls=CompatCommand, epilog=_epilog())
 @click.argument("expr", metavar="[<broker-expr>]", required=False, default="*")
 @click.option("--quiet", "-q", is_flag=True, help="leave out options, log4j and JVM options")
 @api_option
@@ -95,7 +103,7 @@ def list_command(expr: str, quiet: bool, api: str | None, as_json: bool) -> None
         click.echo(brokers_section("", brokers, quiet=quiet))
 
 
-@click.command("add", epilog=_epilog())
+@click.command("add", cls=CompatCommand, epilog=_epilog())
 @_expr_argument
 @broker_settings
 @api_option
@@ -106,7 +114,7 @@ def add_command(expr: str, api: str | None, as_json: bool, **settings: Any) -> N
     _show(answer, "added", as_json)
 
 
-@click.command("update", epilog=_epilog())
+@click.command("update", cls=CompatCommand, epilog=_epilog())
 @_expr_argument
 @broker_settings
 @api_option
@@ -119,7 +127,7 @@ def update_command(expr: str, api: str | None, as_json: bool, **settings: Any) -
     _show(answer, "updated", as_json)
 
 
-@click.command("remove", epilog=_epilog())
+@click.command("remove", cls=CompatCommand, epilog=_epilog())
 @_expr_argument
 @api_option
 @json_option
@@ -135,7 +143,7 @@ def remove_command(expr: str, api: str | None, as_json: bool) -> None:
     click.echo(f"{plural(count, 'broker')} {ids_text} removed")
 
 
-@click.command("clone", epilog=_epilog())
+@click.command("clone", cls=CompatCommand, epilog=_epilog())
 @_expr_argument
 @click.option("--source", required=True, metavar="ID", help="the broker whose settings are copied")
 @api_option
@@ -163,7 +171,7 @@ def _start_or_stop(answer: Mapping[str, Any], verb: str, as_json: bool) -> None:
     click.echo(brokers_section(header, brokers))
 
 
-@click.command("start", epilog=_epilog())
+@click.command("start", cls=CompatCommand, epilog=_epilog())
 @_expr_argument
 @click.option("--timeout", default="60s", show_default=True, metavar="DURATION",
               help="wait until the brokers are running; 0 returns at once")
@@ -174,7 +182,7 @@ def start_command(expr: str, timeout: str, api: str | None, as_json: bool) -> No
     _start_or_stop(client_for(api).broker_start(expr, timeout), "start", as_json)
 
 
-@click.command("stop", epilog=_epilog())
+@click.command("stop", cls=CompatCommand, epilog=_epilog())
 @_expr_argument
 @click.option("--timeout", default="60s", show_default=True, metavar="DURATION",
               help="wait until the brokers are stopped; 0 returns at once")
@@ -186,7 +194,7 @@ def stop_command(expr: str, timeout: str, force: bool, api: str | None, as_json:
     _start_or_stop(client_for(api).broker_stop(expr, timeout, force), "stop", as_json)
 
 
-@click.command("restart", epilog=_epilog())
+@click.command("restart", cls=CompatCommand, epilog=_epilog())
 @_expr_argument
 @click.option("--timeout", default="5m", show_default=True, metavar="DURATION",
               help="time for the whole rolling restart")
@@ -206,7 +214,7 @@ def restart_command(expr: str, timeout: str, no_wait_for_replication: bool, api:
         click.echo(brokers_section("restarted", answer.get("brokers") or []))
 
 
-@click.command("log")
+@click.command("log", cls=CompatCommand)
 @click.argument("broker_id", metavar="<broker-id>")
 @click.option("--name", default="stdout", show_default=True,
               help="stdout, stderr, or a Kafka log file such as server.log")
@@ -225,7 +233,7 @@ def log_command(broker_id: str, name: str, lines: int, timeout: str, api: str | 
     click.echo(str(answer.get("content", "")), nl=False)
 
 
-@click.command("status")
+@click.command("status", cls=CompatCommand)
 @api_option
 @json_option
 def status_command(api: str | None, as_json: bool) -> None:

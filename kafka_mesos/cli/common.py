@@ -49,3 +49,40 @@ def map_value(text: str | None) -> str | None:
     except (OSError, UnicodeDecodeError) as e:
         raise click.ClickException(f"cannot read {path}: {e}") from None
     return format_map(dict(entries))
+
+
+class CompatCommand(click.Command):
+    """Options as mesos/kafka's parser (jopt-simple) takes them: `-cpus 0.5` (one dash) and unambiguous
+    prefixes (`--mem` for `--mem`, `--stick 5m` for `--stickiness-period 5m`)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, self._normalise(args))
+
+    def _normalise(self, args: list[str]) -> list[str]:
+        takes_value: dict[str, bool] = {}
+        for param in self.params:
+            if isinstance(param, click.Option):
+                for opt in (*param.opts, *param.secondary_opts):
+                    if opt.startswith("--"):
+                        takes_value[opt] = not (param.is_flag or param.count)
+        out: list[str] = []
+        value_next = False
+        for index, arg in enumerate(args):
+            if arg == "--":
+                out.extend(args[index:])
+                break
+            if value_next or not arg.startswith("-") or arg == "-":
+                out.append(arg)
+                value_next = False
+                continue
+            name, equals, value = arg.partition("=")
+            candidate = name if name.startswith("--") else "-" + name
+            if candidate not in takes_value:
+                matches = [opt for opt in takes_value if opt.startswith(candidate)]
+                candidate = matches[0] if len(matches) == 1 else ""
+            if not candidate:
+                out.append(arg)
+                continue
+            out.append(candidate + equals + value)
+            value_next = takes_value[candidate] and not equals
+        return out

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from kafka_mesos.apiclient import ParamValue
-from kafka_mesos.cli.common import api_option, client_for, json_option, map_value, print_json
+from kafka_mesos.cli.common import CompatCommand, api_option, client_for, json_option, map_value, print_json
 
 TOPIC_EXPR_HELP = """\b
 <topic-expr> examples:
@@ -54,7 +54,7 @@ def _call(operation: str, api: str | None, params: Mapping[str, ParamValue]) -> 
     return client_for(api).topic(operation, **{k: v for k, v in params.items() if v is not None})
 
 
-@click.command("list", epilog=TOPIC_EXPR_HELP)
+@click.command("list", cls=CompatCommand, epilog=TOPIC_EXPR_HELP)
 @click.argument("expr", metavar="[<topic-expr>]", required=False, default="*")
 @click.option("--quiet", "-q", is_flag=True, help="names only")
 @api_option
@@ -69,7 +69,7 @@ def topic_list(expr: str, quiet: bool, api: str | None, as_json: bool) -> None:
     _show_topics(answer, "", as_json)
 
 
-@click.command("add", epilog=TOPIC_EXPR_HELP)
+@click.command("add", cls=CompatCommand, epilog=TOPIC_EXPR_HELP)
 @click.argument("expr", metavar="<topic-expr>")
 @click.option("--broker", metavar="<broker-expr>", help="brokers to place replicas on (default: all)")
 @click.option("--partitions", default="1", show_default=True)
@@ -89,7 +89,7 @@ def topic_add(expr: str, broker: str | None, partitions: str, replicas: str, opt
     _show_topics(answer, "added", as_json)
 
 
-@click.command("update", epilog=TOPIC_EXPR_HELP)
+@click.command("update", cls=CompatCommand, epilog=TOPIC_EXPR_HELP)
 @click.argument("expr", metavar="<topic-expr>")
 @click.option("--options", required=True, metavar="k=v,...", help="topic config overrides (replaces all)")
 @api_option
@@ -101,7 +101,7 @@ def topic_update(expr: str, options: str, api: str | None, as_json: bool) -> Non
 
 
 def _rebalance_command(name: str, realign: bool) -> click.Command:
-    @click.command(name, epilog=TOPIC_EXPR_HELP)
+    @click.command(name, cls=CompatCommand, epilog=TOPIC_EXPR_HELP)
     @click.argument("expr", metavar="<topic-expr>|status")
     @click.option("--broker", metavar="<broker-expr>", help="brokers to spread over (default: all)")
     @click.option("--replicas", metavar="N", help="new replication factor (default: keep)")
@@ -133,7 +133,7 @@ for _command in (topic_list, topic_add, topic_update, _rebalance_command("rebala
     topic_group.add_command(_command)
 
 
-@click.command("rebalance")
+@click.command("rebalance", cls=CompatCommand)
 @click.argument("expr", metavar="<broker-expr>|status")
 @click.option("--topics", metavar="<topic-expr>", help="topics to rebalance (default *)")
 @click.option("--timeout", metavar="DURATION", help="wait until done (default: do not wait)")

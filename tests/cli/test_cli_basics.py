@@ -51,8 +51,8 @@ def test_usage_errors_are_one_line(runner: CliRunner) -> None:
     result = runner.invoke(cli, ["broker", "add"])
     assert result.exit_code == 1 and result.stderr.startswith("Error: Missing argument")
     assert len(result.stderr.splitlines()) == 1
-    result = runner.invoke(cli, ["broker", "add", "0", "--cpu", "1"])
-    assert result.exit_code == 1 and "--cpu" in result.stderr and len(result.stderr.splitlines()) == 1
+    result = runner.invoke(cli, ["broker", "add", "0", "--cpux", "1"])
+    assert result.exit_code == 1 and "--cpux" in result.stderr and len(result.stderr.splitlines()) == 1
     result = runner.invoke(cli, ["frobnicate"])
     assert result.exit_code == 1 and "frobnicate" in result.stderr
 

@@ -138,3 +138,15 @@ def test_options_from_a_properties_file(run: Run, server: ThreadedApi, tmp_path:
     assert options == {"num.io.threads": "2", "log.dirs": "/a,/b", "zk.url": "host:2181"}
     result = run("add", "1", "--log4j-options", f"file:{tmp_path}/missing.properties")
     assert result.exit_code == 1 and "does not exist" in result.stderr
+
+
+def test_mesos_kafka_option_spellings(run: Run, server: ThreadedApi) -> None:
+    """jopt-simple style: one-dash long names, unambiguous prefixes, --opt=value; values may start with -."""
+    result = run("add", "0", "-cpus", "0.5", "--stick", "5m", "--jvm-options", "-Xss1m", "-mem=4096",
+                 "--failover-max-t", "3")
+    assert result.exit_code == 0, result.stderr
+    broker = server.call(lambda: server.cluster.brokers[0])
+    assert (broker.cpus, broker.mem, broker.jvm_options) == (0.5, 4096, "-Xss1m")
+    assert (broker.stickiness.period, broker.failover.max_tries) == (300.0, 3)
+    result = run("add", "1", "--failover", "1m")  # ambiguous: delay, max-delay, max-tries
+    assert result.exit_code == 1 and "--failover" in result.stderr
