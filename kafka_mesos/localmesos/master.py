@@ -55,6 +55,7 @@ class Master:
         self._offer_seq = 0
         self._agent_seq = 0
         self._rotation = 0
+        self.allocation_cycles = 0
 
     # ------------------------------------------------------------------ identity
 
@@ -246,6 +247,7 @@ class Master:
 
     def allocate(self, frameworks: list[FrameworkRecord] | None = None) -> None:
         if frameworks is None:
+            self.allocation_cycles += 1
             candidates = [f for f in self.frameworks.values() if f.connected and f.active]
             if candidates:
                 self._rotation = (self._rotation + 1) % len(candidates)
