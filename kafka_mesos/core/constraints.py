@@ -18,6 +18,7 @@ from kafka_mesos.core.maps import format_map, parse_map
 from kafka_mesos.core.model import Broker
 
 LIKE, UNLIKE, UNIQUE, CLUSTER, GROUP_BY = "like", "unlike", "unique", "cluster", "groupBy"
+_NO_COUNTS: Counter[str] = Counter()  # shared and never modified
 
 
 @dataclass(frozen=True)
@@ -150,7 +151,7 @@ class PlacementIndex:
 
     def others(self, attribute: str, broker_id: int) -> tuple[Counter[str], str | None]:
         """Counts of ``attribute``'s values on brokers other than ``broker_id``, and the first one."""
-        counts = self._counts.get(attribute, Counter())
+        counts = self._counts.get(attribute, _NO_COUNTS)
         first = self._first.get(attribute)
         own = self._values.get(broker_id, {}).get(attribute)
         if own is None:
@@ -209,6 +210,13 @@ class CompiledConstraints:
     @classmethod
     def of(cls, broker: Broker) -> CompiledConstraints:
         return cls(tuple((a, parse_constraint(c)) for a, c in broker.constraints.items()))
+
+    @property
+    def monotone(self) -> bool:
+        """True when an offer that fails these constraints keeps failing as more brokers are placed
+        (like/unlike/cluster:V look only at the offer; unique only gets stricter)."""
+        return all(c.kind in (LIKE, UNLIKE, UNIQUE) or (c.kind == CLUSTER and c.value is not None)
+                   for _, c in self.items)
 
     def check(self, broker_id: int, hostname: str, attributes: Mapping[str, str],
               index: PlacementIndex) -> str | None:

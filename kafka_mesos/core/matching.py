@@ -132,6 +132,8 @@ def match(brokers: Iterable[Broker], offers: Sequence[Offer], placements: Iterab
 
     cursors: dict[tuple[object, ...], int] = {}  # unconstrained need -> first offer that may still fit
     class_reasons: dict[tuple[object, ...], _Reasons] = {}
+    alive_for: dict[tuple[object, ...], dict[int, None]] = {}  # need -> offers that may still fit
+    dead_reasons: dict[tuple[object, ...], _Reasons] = {}
     failed_at_version: dict[tuple[object, ...], tuple[int, list[str]]] = {}
     version = 0  # launches so far: a constrained failure stays valid while this does not move
     ex_cpus, ex_mem = to_milli(executor_cpus), to_milli(executor_mem)
@@ -148,12 +150,19 @@ def match(brokers: Iterable[Broker], offers: Sequence[Offer], placements: Iterab
         sticky_host = _sticky_host(broker, now)
         constraints = compiled.get(broker.id)
 
-        if constraints is None and sticky_host is None:
+        if sticky_host is None and (constraints is None or constraints.monotone):
+            # Failures are monotone here: later brokers with the same needs resume where this one
+            # stopped, so a round costs O(brokers + offers) instead of O(brokers x offers).
+            if constraints is not None:
+                key = (*key, tuple(sorted(broker.constraints.items())))
             start = cursors.get(key, 0)
             reasons = class_reasons.setdefault(key, _Reasons())
             placed = None
             for position in range(start, len(slots)):
-                reason, port = _check(slots[position], need)
+                slot = slots[position]
+                reason, port = _check(slot, need)
+                if reason is None and constraints is not None:
+                    reason = _constraint_reason(constraints, broker.id, slot, index)
                 if reason is None:
                     placed = (position, port)
                     break
@@ -170,9 +179,14 @@ def match(brokers: Iterable[Broker], offers: Sequence[Offer], placements: Iterab
             if cached is not None and cached[0] == version:
                 result.reasons[broker.id] = cached[1]
                 continue
-            positions: Iterable[int] = (range(len(slots)) if sticky_host is None
-                                        else by_host.get(sticky_host, []))
             own = _Reasons()
+            # Offers too small for these needs stay too small: skip them for every later broker.
+            alive = alive_for.get(key)
+            if alive is None:
+                alive = alive_for[key] = dict.fromkeys(range(len(slots)))
+            dead = dead_reasons.setdefault(key, _Reasons())
+            positions: Iterable[int] = alive if sticky_host is None else by_host.get(sticky_host, [])
+            newly_dead: list[int] = []
             if sticky_host is not None:
                 expires = broker.stickiness.expires()
                 assert expires is not None
@@ -181,17 +195,23 @@ def match(brokers: Iterable[Broker], offers: Sequence[Offer], placements: Iterab
             decision = None
             for position in positions:
                 slot = slots[position]
+                if position not in alive:
+                    continue
                 reason, port = _check(slot, need)
-                if reason is None and constraints is not None:
-                    reason = constraints.check(broker.id, slot.offer.hostname, slot.offer.attributes, index)
-                    if reason is not None:
-                        reason = f"{slot.offer.hostname}: {reason}"
+                if reason is not None:
+                    newly_dead.append(position)  # removed after the loop: it iterates ``alive``
+                    dead.add(reason)
+                    continue
+                if constraints is not None:
+                    reason = _constraint_reason(constraints, broker.id, slot, index)
                 if reason is None:
                     decision = _launch(broker, slot, need, port)
                     break
                 own.add(reason)
+            for position in newly_dead:
+                del alive[position]
             if decision is None:
-                rendered = own.render() or ["no offers"]
+                rendered = [*own.render(), *dead.render()] or ["no offers"]
                 failed_at_version[full_key] = (version, rendered)
                 result.reasons[broker.id] = rendered
                 continue
@@ -204,6 +224,12 @@ def match(brokers: Iterable[Broker], offers: Sequence[Offer], placements: Iterab
 
     result.unused_offer_ids = [slot.offer.id for slot in slots if not slot.used]
     return result
+
+
+def _constraint_reason(constraints: CompiledConstraints, broker_id: int, slot: _Slot,
+                       index: PlacementIndex) -> str | None:
+    reason = constraints.check(broker_id, slot.offer.hostname, slot.offer.attributes, index)
+    return None if reason is None else f"{slot.offer.hostname}: {reason}"
 
 
 def _held_back(broker: Broker, now: float) -> tuple[str, float] | None:
