@@ -1,0 +1,128 @@
+"""The one place where kazoo's threads meet asyncio.
+
+kazoo runs its connection in a thread and completes requests there; `ZkBridge` turns its async
+results, state changes and watch callbacks into awaitables and callbacks on the event loop. Nothing
+else in the project touches a `KazooClient` from a coroutine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from kazoo.client import KazooClient
+from kazoo.handlers.threading import KazooTimeoutError
+from kazoo.protocol.states import KazooState, ZnodeStat
+from kazoo.recipe.watchers import DataWatch
+
+log = logging.getLogger(__name__)
+
+DataCallback = Callable[[bytes | None, ZnodeStat | None], None]
+
+
+class ZkBridge:
+    """Owns one KazooClient; every coroutine here must be called on the loop that called `start`."""
+
+    def __init__(self, hosts: str, session_timeout: float = 10.0) -> None:
+        self.hosts = hosts
+        self.client = KazooClient(hosts=hosts, timeout=session_timeout)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._connected = asyncio.Event()
+        self.sessions_lost = 0
+        """How many times the session expired (kazoo then opens a new one by itself)."""
+        self._state_listeners: list[Callable[[KazooState], None]] = []
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        if self._loop is None:
+            raise RuntimeError("ZkBridge used before start()")
+        return self._loop
+
+    @property
+    def connected(self) -> bool:
+        return self._connected.is_set()
+
+    def _call_on_loop(self, fn: Callable[..., None], *args: Any) -> None:
+        """From a kazoo thread: run fn(*args) on the loop, unless the loop is gone already."""
+        loop = self._loop
+        if loop is None:
+            return
+        try:
+            loop.call_soon_threadsafe(fn, *args)
+        except RuntimeError:  # loop closed while kazoo was still delivering
+            pass
+
+    def _on_state(self, state: KazooState) -> None:
+        if state == KazooState.CONNECTED:
+            self._connected.set()
+        else:
+            self._connected.clear()
+            if state == KazooState.LOST:
+                self.sessions_lost += 1
+        for listener in list(self._state_listeners):
+            listener(state)
+
+    def add_state_listener(self, listener: Callable[[KazooState], None]) -> None:
+        """`listener` runs on the loop after each state change (CONNECTED, SUSPENDED, LOST)."""
+        self._state_listeners.append(listener)
+
+    async def start(self, connect_within: float) -> None:
+        """Connect; raises TimeoutError when no server answered within `connect_within` seconds."""
+        self._loop = asyncio.get_running_loop()
+        self.client.add_listener(lambda state: self._call_on_loop(self._on_state, state))
+        try:
+            await asyncio.to_thread(self.client.start, connect_within)
+        except KazooTimeoutError as e:
+            await self.stop()
+            raise TimeoutError(
+                f"no ZooKeeper server of {self.hosts} answered within {connect_within:g}s"
+            ) from e
+        if self.client.connected:
+            self._connected.set()
+
+    async def stop(self) -> None:
+        await asyncio.to_thread(self._stop_blocking)
+        self._connected.clear()
+
+    def _stop_blocking(self) -> None:
+        self.client.stop()
+        self.client.close()
+
+    async def wait_connected(self, within: float) -> bool:
+        if self._connected.is_set():
+            return True
+        try:
+            await asyncio.wait_for(self._connected.wait(), within)
+        except TimeoutError:
+            return False
+        return True
+
+    async def run(self, start: Callable[[], Any]) -> Any:
+        """Await a kazoo request: `start()` must return kazoo's IAsyncResult (e.g. `client.get_async(p)`)."""
+        future: asyncio.Future[Any] = self.loop.create_future()
+        result = start()
+
+        def settle(done: Any) -> None:
+            if future.done():
+                return
+            try:
+                future.set_result(done.get_nowait())
+            except BaseException as e:  # kazoo delivers its errors this way
+                future.set_exception(e)
+
+        result.rawlink(lambda done: self._call_on_loop(settle, done))
+        return await future
+
+    async def run_many(self, starts: list[Callable[[], Any]]) -> list[Any]:
+        """Pipeline many requests (all sent before any answer is awaited); results or exceptions in order."""
+        return await asyncio.gather(*(self.run(start) for start in starts), return_exceptions=True)
+
+    def watch_data(self, path: str, callback: DataCallback) -> DataWatch:
+        """Call `callback(data, stat)` on the loop now and after each change of `path` (None: no node)."""
+
+        def on_change(data: bytes | None, stat: ZnodeStat | None) -> None:
+            self._call_on_loop(callback, data, stat)
+
+        return DataWatch(self.client, path, on_change)
