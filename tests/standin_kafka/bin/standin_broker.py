@@ -136,6 +136,11 @@ def main(argv):
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     path = f"/brokers/ids/{broker_id}"
+    gate = os.environ.get("STANDIN_REGISTER_GATE")
+    if gate:  # tests hold the registration back to see that nobody reports RUNNING before it
+        log("INFO", f"waiting for {gate} before registering")
+        while not os.path.exists(gate) and not stop.wait(0.05):
+            pass
     try:
         zk.create(path, json.dumps(registration).encode(), ephemeral=True)
     except NodeExistsError:
