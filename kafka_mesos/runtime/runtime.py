@@ -22,7 +22,6 @@ from kafka_mesos.api.app import build_app
 from kafka_mesos.mesos import codec
 from kafka_mesos.mesos.pb import mesos_pb2
 from kafka_mesos.runtime.artifacts import Artifacts, prepare_artifacts
-from kafka_mesos.runtime.cluster_adapter import ClusterAdapter
 from kafka_mesos.scheduler.scheduler import Scheduler, SchedulerConfig
 from kafka_mesos.scheduler.translate import LaunchContext
 from kafka_mesos.settings import Settings
@@ -61,7 +60,7 @@ class SchedulerRuntime:
             listener = self._bind_api()
             self._files_dir = Path(tempfile.mkdtemp(prefix="kafka-mesos-files-"))
             artifacts = await asyncio.to_thread(prepare_artifacts, s, self.workdir, self._files_dir)
-            self.scheduler = Scheduler(ClusterAdapter(self._cluster), self._scheduler_config(artifacts))
+            self.scheduler = Scheduler(self._cluster, self._scheduler_config(artifacts))
             await self._serve_api(listener, artifacts)
             await self._start_mesos()
         except StartupError:
@@ -124,8 +123,6 @@ class SchedulerRuntime:
         log.info("api: %s (listening on %s)", self.api_url, listener.getsockname())
 
     async def _start_mesos(self) -> None:
-        from kafka_mesos.mesos.scheduler_session import SchedulerSession
-
         s = self.settings
         assert self.scheduler is not None
         master: str = s.master
@@ -143,15 +140,30 @@ class SchedulerRuntime:
             master = self._local_mesos.master_url
             log.info("local Mesos: %s with %d agents", master, s.local_agents)
         self.master_url = master
-        self._session = SchedulerSession(
-            master=master, framework_info=self._framework_info(),
-            handler=self.scheduler,
-            content_type=codec.JSON if s.mesos_content_type == "json" else codec.PROTOBUF,
-            principal=s.principal if s.secret else None, secret=s.secret,
-        )
-        self.scheduler.attach(self._session)
-        self._spawn(self._session.run(), "mesos-session")
+        self._spawn(self._run_session(master), "mesos-session")
         self._spawn(self.scheduler.run(), "scheduler-timers")
+
+    async def _run_session(self, master: str) -> None:
+        """Keep a subscription; a framework Mesos removed (failover timeout passed) starts over afresh."""
+        from kafka_mesos.mesos.errors import FrameworkRemoved
+        from kafka_mesos.mesos.scheduler_session import SchedulerSession
+
+        s = self.settings
+        assert self.scheduler is not None
+        while True:
+            self._session = SchedulerSession(
+                master=master, framework_info=self._framework_info(), handler=self.scheduler,
+                content_type=codec.JSON if s.mesos_content_type == "json" else codec.PROTOBUF,
+                principal=s.principal if s.secret else None, secret=s.secret,
+            )
+            self.scheduler.attach(self._session)
+            try:
+                await self._session.run()
+                return
+            except FrameworkRemoved as e:
+                log.warning("Mesos removed framework %s (%s): subscribing as a new framework",
+                            self._cluster.framework_id, e)
+                await self.scheduler.on_framework_removed()
 
     def _framework_info(self) -> mesos_pb2.FrameworkInfo:
         s = self.settings

@@ -138,7 +138,7 @@ class Scheduler:
             await self._adjust_offers(force_revive=True)
         self._wake.set()
 
-    async def on_disconnected(self, reason: str) -> None:
+    async def on_disconnected(self, reason: object) -> None:
         self._connected = False
         self._logs.fail_all(f"scheduler lost its Mesos connection: {reason}")
         log.warning("disconnected from Mesos: %s", reason)
@@ -302,6 +302,7 @@ class Scheduler:
             await self._call(calls.kill(info.task_id, info.agent_id))
         if status.HasField("uuid"):  # ... acknowledge second, and only what Mesos will resend
             await self._call(calls.acknowledge(info.agent_id or "", info.task_id, status.uuid))
+            log.debug("acknowledged %s of %s", info.state, info.task_id)
         if info.state in TERMINAL_STATES:
             self._kill_sent.pop(info.task_id, None)
             self._wake.set()
