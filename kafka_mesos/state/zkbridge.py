@@ -10,16 +10,64 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from kazoo.client import KazooClient
+from kazoo.exceptions import EXCEPTIONS
 from kazoo.handlers.threading import KazooTimeoutError
+from kazoo.protocol.serialization import GetData, MultiHeader, int_struct, read_buffer, stat_struct
 from kazoo.protocol.states import KazooState, ZnodeStat
 from kazoo.recipe.watchers import DataWatch
 
 log = logging.getLogger(__name__)
 
 DataCallback = Callable[[bytes | None, ZnodeStat | None], None]
+ReadResult = tuple[bytes, ZnodeStat] | Exception
+
+MULTI_READ_CHUNK = 500
+"""Paths per multiRead request: keeps each answer well under ZooKeeper's 1 MB packet limit."""
+
+
+class MultiRead:
+    """ZooKeeper's multiRead (opcode 22, ZooKeeper >= 3.6): many getData in one request and one answer.
+
+    kazoo has no such call, and its one-request-at-a-time pipeline manages only ~1,500 separate reads
+    a second; one multiRead of 500 paths costs about as much as one read. The wire format follows
+    ZooKeeper's jute records MultiOperationRecord / MultiResponse, as kazoo's Transaction does for
+    writes. Results are in order: (data, stat), or the exception for that path (e.g. NoNodeError).
+    """
+
+    type = 22
+
+    def __init__(self, paths: list[str]) -> None:
+        self.paths = paths
+
+    def serialize(self) -> bytes:
+        out = bytearray()
+        for path in self.paths:
+            out += MultiHeader(GetData.type, False, -1).serialize()
+            out += GetData(path, None).serialize()
+        out += MultiHeader(-1, True, -1).serialize()
+        return bytes(out)
+
+    def deserialize(self, buffer: bytes, offset: int) -> list[ReadResult]:
+        results: list[ReadResult] = []
+        header, offset = MultiHeader.deserialize(buffer, offset)
+        while not header.done:
+            if header.type == GetData.type:
+                data, offset = read_buffer(buffer, offset)
+                stat = ZnodeStat._make(stat_struct.unpack_from(buffer, offset))
+                offset += stat_struct.size
+                results.append((data or b"", stat))
+            elif header.type == -1:
+                code = int_struct.unpack_from(buffer, offset)[0]
+                offset += int_struct.size
+                results.append(EXCEPTIONS[code]())
+            else:
+                raise ValueError(f"unexpected multiRead result type {header.type}")
+            header, offset = MultiHeader.deserialize(buffer, offset)
+        return results
 
 
 class ZkBridge:
@@ -118,6 +166,26 @@ class ZkBridge:
     async def run_many(self, starts: list[Callable[[], Any]]) -> list[Any]:
         """Pipeline many requests (all sent before any answer is awaited); results or exceptions in order."""
         return await asyncio.gather(*(self.run(start) for start in starts), return_exceptions=True)
+
+    async def get_many(self, paths: list[str]) -> list[ReadResult]:
+        """Read many znodes with a few pipelined multiRead requests; a failed request (connection lost)
+        raises its exception, a missing node is a NoNodeError in its slot."""
+        chunks = [paths[i : i + MULTI_READ_CHUNK] for i in range(0, len(paths), MULTI_READ_CHUNK)]
+
+        def start(chunk: list[str]) -> Any:
+            result = self.client.handler.async_result()
+            self.client._call(MultiRead(chunk), result)
+            return result
+
+        answers = await asyncio.gather(
+            *(self.run(partial(start, chunk)) for chunk in chunks), return_exceptions=True
+        )
+        results: list[ReadResult] = []
+        for answer in answers:
+            if isinstance(answer, BaseException):
+                raise answer
+            results.extend(answer)
+        return results
 
     def watch_data(self, path: str, callback: DataCallback) -> DataWatch:
         """Call `callback(data, stat)` on the loop now and after each change of `path` (None: no node)."""

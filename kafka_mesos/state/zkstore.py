@@ -334,17 +334,17 @@ class ZkStore(Store):
                     return Snapshot(framework_id=framework_id, brokers=brokers)
 
     async def _get_brokers(self, ids: list[int], deadline: float) -> dict[int, Versioned] | None:
-        """Pipelined reads of many brokers; None when the set changed meanwhile (caller retries)."""
-        client = self.bridge.client
+        """Read many brokers at once; None when one vanished meanwhile or the connection went (retry)."""
         await self._await_connection(deadline, "reading brokers")
-        results = await self.bridge.run_many([partial(client.get_async, self.broker_path(i)) for i in ids])
+        try:
+            results = await self.bridge.get_many([self.broker_path(i) for i in ids])
+        except (*TRANSIENT, SessionExpiredError):
+            return None
         brokers: dict[int, Versioned] = {}
         for broker_id, result in zip(ids, results, strict=True):
             if isinstance(result, NoNodeError):
                 return None
-            if isinstance(result, (*TRANSIENT, SessionExpiredError)):
-                return None
-            if isinstance(result, BaseException):
+            if isinstance(result, Exception):
                 raise StoreUnavailable(f"cannot read broker {broker_id}: {result!r}")
             raw, stat = result
             try:
@@ -354,20 +354,18 @@ class ZkStore(Store):
         return brokers
 
     async def _current(self, ids: list[int], deadline: float) -> dict[int, tuple[bytes | None, int | None]]:
-        """id → (data, version), (None, None) for absent records; consistent with nothing else."""
-        client = self.bridge.client
+        """id → (data, version), (None, None) for absent records."""
         while True:
             await self._await_connection(deadline, "reading brokers")
-            results = await self.bridge.run_many(
-                [partial(client.get_async, self.broker_path(i)) for i in ids]
-            )
-            if any(isinstance(r, (*TRANSIENT, SessionExpiredError)) for r in results):
+            try:
+                results = await self.bridge.get_many([self.broker_path(i) for i in ids])
+            except (*TRANSIENT, SessionExpiredError):
                 continue
             current: dict[int, tuple[bytes | None, int | None]] = {}
             for broker_id, result in zip(ids, results, strict=True):
                 if isinstance(result, NoNodeError):
                     current[broker_id] = (None, None)
-                elif isinstance(result, BaseException):
+                elif isinstance(result, Exception):
                     raise StoreUnavailable(f"cannot read broker {broker_id}: {result!r}")
                 else:
                     current[broker_id] = (result[0], result[1].version)
@@ -513,7 +511,13 @@ class ZkStore(Store):
     ) -> NewVersions:
         changes = await self._settled_changes(deadline)
         ordered = sorted(writes, key=lambda w: w.id)
-        current = await self._current([w.id for w in ordered], deadline)
+        # records that must not exist are not read: their create fails in the transaction if they do
+        current: dict[int, tuple[bytes | None, int | None]] = {
+            w.id: (None, None) for w in ordered if w.expected_version is None
+        }
+        must_read = [w.id for w in ordered if w.expected_version is not None]
+        if must_read:
+            current.update(await self._current(must_read, deadline))
         for write in ordered:
             expected = write.expected_version
             if expected is not ANY and expected != current[write.id][1]:
@@ -532,6 +536,8 @@ class ZkStore(Store):
                 tx.create(owner, txid.encode(), ephemeral=True)
             else:
                 tx.check(owner, 0)
+            header_ops = len(tx.operations)
+            op_writes: list[BrokerWrite] = []
             undo = []
             for write in chunk:
                 old_data, old_version = current[write.id]
@@ -548,6 +554,7 @@ class ZkStore(Store):
                 else:
                     tx.set_data(path, new_data, version=old_version)
                     undo.append([write.id, "updated", (old_data or b"").decode()])
+                op_writes.append(write)
             tx.create(f"{self.root}/batch-undo/{index:06d}", json.dumps(undo).encode())
             try:
                 results = await self._commit(tx, f"writing batch chunk {index + 1}/{len(chunks)}", deadline)
@@ -555,13 +562,14 @@ class ZkStore(Store):
                 return await self._abort_batch(e, txid, owner, ordered, deadline)
             failed = _failed_index(results)
             if failed is not None:
-                if index == 0:
-                    raise _Retry()  # nothing applied: the marker or a record moved meanwhile
-                await self._rollback(owner, changes.version + 1, deadline)
-                raise ConflictError(
-                    "a broker changed while a batch write was in progress; nothing was changed",
-                    tuple(w.id for w in chunk),
-                )
+                culprit = op_writes[failed - header_ops] if header_ops <= failed < len(results) - 1 else None
+                if index > 0:
+                    await self._rollback(owner, changes.version + 1, deadline)
+                if culprit is not None and culprit.expected_version is not ANY:
+                    raise await self._conflict(culprit, deadline)
+                if index > 0:
+                    raise ConflictError("the store changed during a batch write; nothing was changed")
+                raise _Retry()  # nothing applied: the marker moved meanwhile
             if index == 0:
                 self._own_versions.add(changes.version + 1)
             for write in chunk:
