@@ -168,6 +168,18 @@ class HeartbeatTimeout(MesosConnectionError):
     """No bytes on the subscription stream for several heartbeat intervals."""
 
 
+class StreamClosed(MesosConnectionError):
+    """The master ended the subscription stream."""
+
+
+class NotSubscribed(MesosConnectionError):
+    """A call was attempted while no subscription is active (it would get 400/403)."""
+
+
+class LeaderChanged(MesosConnectionError):
+    """The master detector reported a new leader: the subscription moves there."""
+
+
 class ProtocolError(MesosError):
     """The master answered something that is not the Mesos API (bad framing, undecodable event)."""
 
