@@ -25,15 +25,28 @@ def _index_overrides(values: tuple[str, ...], option: str) -> dict[int, str]:
 
 
 def build_config(
-    port: int, agents: int, resources: str, attributes: str, agent_resources: tuple[str, ...],
-    agent_attributes: tuple[str, ...], zk: str | None, work_dir: Path | None, heartbeat_interval: float,
+    port: int,
+    agents: int,
+    resources: str,
+    attributes: str,
+    agent_resources: tuple[str, ...],
+    agent_attributes: tuple[str, ...],
+    zk: str | None,
+    work_dir: Path | None,
+    heartbeat_interval: float,
     hostname: str,
 ) -> LocalMesosConfig:
     config = LocalMesosConfig(
-        port=port, agents=agents, resources=resources, attributes=attributes,
+        port=port,
+        agents=agents,
+        resources=resources,
+        attributes=attributes,
         agent_resources=_index_overrides(agent_resources, "--agent-resources"),
         agent_attributes=_index_overrides(agent_attributes, "--agent-attributes"),
-        zk=zk, work_dir=work_dir, heartbeat_interval=heartbeat_interval, hostname=hostname,
+        zk=zk,
+        work_dir=work_dir,
+        heartbeat_interval=heartbeat_interval,
+        hostname=hostname,
     )
     try:
         for index in range(agents):
@@ -63,30 +76,72 @@ async def _serve(config: LocalMesosConfig) -> None:
 
 
 @click.command("local-mesos")
-@click.option("--port", type=click.IntRange(0, 65535), default=5050, show_default=True,
-              help="Master port on 127.0.0.1 (0 = any free port).")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=5050,
+    show_default=True,
+    help="Master port on 127.0.0.1 (0 = any free port).",
+)
 @click.option("--agents", type=click.IntRange(1, 10000), default=3, show_default=True)
-@click.option("--resources", default=DEFAULT_RESOURCES, show_default=True,
-              help="Agent resources in Mesos syntax; {n} is the agent index.")
-@click.option("--attributes", default=DEFAULT_ATTRIBUTES, show_default=True,
-              help="Agent attributes in Mesos syntax; {n} is the agent index.")
-@click.option("--agent-resources", multiple=True, metavar="N=RESOURCES",
-              help="Resources of agent N instead of --resources (repeatable).")
-@click.option("--agent-attributes", multiple=True, metavar="N=ATTRIBUTES",
-              help="Attributes of agent N instead of --attributes (repeatable).")
+@click.option(
+    "--resources",
+    default=DEFAULT_RESOURCES,
+    show_default=True,
+    help="Agent resources in Mesos syntax; {n} is the agent index.",
+)
+@click.option(
+    "--attributes",
+    default=DEFAULT_ATTRIBUTES,
+    show_default=True,
+    help="Agent attributes in Mesos syntax; {n} is the agent index.",
+)
+@click.option(
+    "--agent-resources",
+    multiple=True,
+    metavar="N=RESOURCES",
+    help="Resources of agent N instead of --resources (repeatable).",
+)
+@click.option(
+    "--agent-attributes",
+    multiple=True,
+    metavar="N=ATTRIBUTES",
+    help="Attributes of agent N instead of --attributes (repeatable).",
+)
 @click.option("--zk", default=None, help="Register the master in ZooKeeper, e.g. zk://127.0.0.1:2181/mesos.")
-@click.option("--work-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Sandboxes go here (default: a temporary directory removed on exit).")
+@click.option(
+    "--work-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Sandboxes go here (default: a temporary directory removed on exit).",
+)
 @click.option("--heartbeat-interval", type=click.FloatRange(min=0.1), default=15.0, show_default=True)
 @click.option("--hostname", default="127.0.0.1", show_default=True, help="Host name advertised in offers.")
 def local_mesos_command(
-    port: int, agents: int, resources: str, attributes: str, agent_resources: tuple[str, ...],
-    agent_attributes: tuple[str, ...], zk: str | None, work_dir: Path | None, heartbeat_interval: float,
+    port: int,
+    agents: int,
+    resources: str,
+    attributes: str,
+    agent_resources: tuple[str, ...],
+    agent_attributes: tuple[str, ...],
+    zk: str | None,
+    work_dir: Path | None,
+    heartbeat_interval: float,
     hostname: str,
 ) -> None:
     """Run a local Mesos master with AGENTS agents on loopback until SIGINT/SIGTERM."""
-    config = build_config(port, agents, resources, attributes, agent_resources, agent_attributes, zk,
-                          work_dir, heartbeat_interval, hostname)
+    config = build_config(
+        port,
+        agents,
+        resources,
+        attributes,
+        agent_resources,
+        agent_attributes,
+        zk,
+        work_dir,
+        heartbeat_interval,
+        hostname,
+    )
     try:
         asyncio.run(_serve(config))
     except OSError as exc:

@@ -8,19 +8,21 @@ import contextlib
 import logging
 import time
 import uuid
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import aiohttp
 from aiohttp import web
 
 from kafka_mesos.localmesos import launcher
-from kafka_mesos.localmesos.config import LocalMesosConfig
+from kafka_mesos.localmesos.config import LocalMesosConfig, format_duration
 from kafka_mesos.localmesos.fetcher import FetchError, fetch_all
 from kafka_mesos.localmesos.records import is_terminal
 from kafka_mesos.localmesos.resources import Resources
 from kafka_mesos.localmesos.status_updates import StatusUpdateManager
+from kafka_mesos.localmesos.validation import is_valid_uuid
 from kafka_mesos.localmesos.wire import (
     JSON,
     EventStream,
@@ -60,7 +62,7 @@ class ExecutorRun:
     stream: EventStream | None = None
     subscribed: bool = False
     terminating: bool = False
-    failure_reason: int = TaskStatus.REASON_EXECUTOR_TERMINATED
+    failure_reason: TaskStatus.Reason = TaskStatus.REASON_EXECUTOR_TERMINATED
     failure_message: str = "Executor terminated"
     timers: list[asyncio.TimerHandle] = field(default_factory=list)
     task: asyncio.Task[None] | None = None
@@ -99,8 +101,9 @@ class LocalAgent:
         self.port = 0
         self.runs: dict[tuple[str, str], ExecutorRun] = {}
         self.terminating_frameworks: set[str] = set()
-        self.updates = StatusUpdateManager(self._forward, config.status_update_retry_initial,
-                                           config.status_update_retry_max)
+        self.updates = StatusUpdateManager(
+            self._forward, config.status_update_retry_initial, config.status_update_retry_max
+        )
         self._runner: web.AppRunner | None = None
         self._session: aiohttp.ClientSession | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -116,9 +119,7 @@ class LocalAgent:
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.config.ip, self.config.agent_port(self.index))
         await site.start()
-        server = site._server
-        assert server is not None and server.sockets
-        self.port = int(server.sockets[0].getsockname()[1])  # type: ignore[union-attr]
+        self.port = int(self._runner.addresses[0][1])
 
     async def stop(self) -> None:
         """Kill every executor's process group, close streams and the endpoint."""
@@ -139,8 +140,8 @@ class LocalAgent:
             await self._runner.cleanup()
             self._runner = None
 
-    def _spawn(self, coro: object) -> None:
-        task: asyncio.Task[None] = asyncio.ensure_future(coro)  # type: ignore[arg-type]
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -157,7 +158,9 @@ class LocalAgent:
 
     # ------------------------------------------------------------------ from the master
 
-    def launch(self, framework_info: mpb.FrameworkInfo, task: mpb.TaskInfo, executor: mpb.ExecutorInfo) -> None:
+    def launch(
+        self, framework_info: mpb.FrameworkInfo, task: mpb.TaskInfo, executor: mpb.ExecutorInfo
+    ) -> None:
         framework_id = framework_info.id.value
         key = (framework_id, executor.executor_id.value)
         self.terminating_frameworks.discard(framework_id)
@@ -186,8 +189,13 @@ class LocalAgent:
                 continue
             if task_id in run.queued:
                 run.queued.pop(task_id)
-                self._agent_update(run, task_id, mpb.TASK_KILLED, TaskStatus.REASON_TASK_KILLED_DURING_LAUNCH,
-                                   "Killed before delivery to the executor")
+                self._agent_update(
+                    run,
+                    task_id,
+                    mpb.TASK_KILLED,
+                    TaskStatus.REASON_TASK_KILLED_DURING_LAUNCH,
+                    "Killed before delivery to the executor",
+                )
                 if not run.live_task_ids() and not run.subscribed:
                     self.shutdown_executor(framework_id, run.executor_id)
                 return
@@ -248,8 +256,12 @@ class LocalAgent:
             assert self._session is not None
             await fetch_all(list(run.info.command.uris), run.directory, self._session)
             env = launcher.ExecutorEnvironment(
-                agent_id=self.id, agent_ip=self.config.ip, agent_port=self.port,
-                framework_id=run.framework_id, executor_id=run.executor_id, directory=run.directory,
+                agent_id=self.id,
+                agent_ip=self.config.ip,
+                agent_port=self.port,
+                framework_id=run.framework_id,
+                executor_id=run.executor_id,
+                directory=run.directory,
                 checkpoint=run.framework_info.checkpoint,
                 shutdown_grace_period=self._grace_period(run.info),
             ).variables(run.info.command)
@@ -276,7 +288,7 @@ class LocalAgent:
             run.failure_reason = TaskStatus.REASON_EXECUTOR_REGISTRATION_TIMEOUT
             run.failure_message = (
                 "Executor did not register within "
-                f"{launcher.format_duration(self.config.executor_registration_timeout)}"
+                f"{format_duration(self.config.executor_registration_timeout)}"
             )
             self._destroy(run)
 
@@ -296,7 +308,9 @@ class LocalAgent:
     def _forward(self, framework_id: str, status: mpb.TaskStatus) -> None:
         self.master.forward_status_update(self.id, framework_id, status)
 
-    def _agent_update(self, run: ExecutorRun, task_id: str, state: int, reason: int, message: str) -> None:
+    def _agent_update(
+        self, run: ExecutorRun, task_id: str, state: mpb.TaskState, reason: TaskStatus.Reason, message: str
+    ) -> None:
         status = mpb.TaskStatus(state=state, source=TaskStatus.SOURCE_AGENT, reason=reason, message=message)
         status.task_id.value = task_id
         status.agent_id.value = self.id
@@ -370,8 +384,6 @@ class LocalAgent:
 
     @staticmethod
     def _validate_update(call: epb.Call) -> None:
-        from kafka_mesos.localmesos.validation import is_valid_uuid
-
         prefix = "Failed to validate executor::Call: "
         if not call.HasField("update"):
             raise HttpError(400, prefix + "Expecting 'update' to be present")

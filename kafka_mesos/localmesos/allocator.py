@@ -49,7 +49,9 @@ def add_filter(
     framework.filters[key] = RefusalFilter(resources, expires_at)
 
 
-def is_filtered(framework: FrameworkRecord, agent_id: str, role: str, resources: Resources, now: float) -> bool:
+def is_filtered(
+    framework: FrameworkRecord, agent_id: str, role: str, resources: Resources, now: float
+) -> bool:
     refusal = framework.filters.get((agent_id, role))
     if refusal is None:
         return False

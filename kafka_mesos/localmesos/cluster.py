@@ -58,9 +58,7 @@ class LocalMesos:
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.config.ip, self.config.port)
         await site.start()
-        server = site._server
-        assert server is not None and server.sockets
-        self.master.port = int(server.sockets[0].getsockname()[1])  # type: ignore[union-attr]
+        self.master.port = int(self._runner.addresses[0][1])
         for index in range(self.config.agents):
             await self.add_agent(index)
         self._allocation_task = asyncio.create_task(self._allocation_loop(), name="local-mesos-allocator")

@@ -60,4 +60,4 @@ def format_duration(seconds: float) -> str:
     millis = seconds * 1000.0
     if millis >= 1.0:
         return f"{millis:.6f}".rstrip("0").rstrip(".") + "ms"
-    return f"{int(round(seconds * 1e9))}ns"
+    return f"{round(seconds * 1e9)}ns"

@@ -18,7 +18,9 @@ RECOVERY_TIMEOUT = "15mins"
 SUBSCRIPTION_BACKOFF_MAX = "2secs"
 
 
-def sandbox_path(work_dir: Path, agent_id: str, framework_id: str, executor_id: str, container_id: str) -> Path:
+def sandbox_path(
+    work_dir: Path, agent_id: str, framework_id: str, executor_id: str, container_id: str
+) -> Path:
     return (
         work_dir
         / "slaves"
@@ -84,13 +86,27 @@ async def spawn(command: mpb.CommandInfo, directory: Path, env: dict[str, str]) 
     with (directory / "stdout").open("ab") as out, (directory / "stderr").open("ab") as err:
         if command.shell:
             return await asyncio.create_subprocess_exec(
-                "/bin/sh", "-c", command.value, cwd=directory, env=env,
-                stdin=asyncio.subprocess.DEVNULL, stdout=out, stderr=err, start_new_session=True,
+                "/bin/sh",
+                "-c",
+                command.value,
+                cwd=directory,
+                env=env,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=out,
+                stderr=err,
+                start_new_session=True,
             )
         argv = list(command.arguments) or [command.value]
         return await asyncio.create_subprocess_exec(
-            argv[0], *argv[1:], executable=command.value, cwd=directory, env=env,
-            stdin=asyncio.subprocess.DEVNULL, stdout=out, stderr=err, start_new_session=True,
+            argv[0],
+            *argv[1:],
+            executable=command.value,
+            cwd=directory,
+            env=env,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=out,
+            stderr=err,
+            start_new_session=True,
         )
 
 

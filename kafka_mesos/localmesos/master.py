@@ -104,8 +104,13 @@ class Master:
             if framework is None or is_terminal(task.state):
                 continue
             state = mpb.TASK_UNREACHABLE if framework.partition_aware else mpb.TASK_LOST
-            status = self._master_status(task.task_id, agent_id, state, TaskStatus.REASON_AGENT_REMOVED,
-                                         f"Agent {agent_id} removed: agent stopped")
+            status = self._master_status(
+                task.task_id,
+                agent_id,
+                state,
+                TaskStatus.REASON_AGENT_REMOVED,
+                f"Agent {agent_id} removed: agent stopped",
+            )
             task.state = state
             task.statuses.append(status)
             framework.tasks.pop(task.task_id, None)
@@ -256,15 +261,21 @@ class Master:
                 frameworks = []
         now = asyncio.get_running_loop().time()
         made = allocator.allocate(
-            frameworks, self.agents.values(), now, self._make_offer,
-            self.config.min_allocatable_cpus, self.config.min_allocatable_mem,
+            frameworks,
+            self.agents.values(),
+            now,
+            self._make_offer,
+            self.config.min_allocatable_cpus,
+            self.config.min_allocatable_mem,
         )
         for framework_id, offers in made.items():
             event = Event(type=Event.OFFERS)
             event.offers.offers.extend(o.message for o in offers)
             self.frameworks[framework_id].send(event)
 
-    def _make_offer(self, framework: FrameworkRecord, agent: AgentRecord, role: str, res: Resources) -> OfferRecord:
+    def _make_offer(
+        self, framework: FrameworkRecord, agent: AgentRecord, role: str, res: Resources
+    ) -> OfferRecord:
         offer_id = f"{self.id}-O{self._offer_seq}"
         self._offer_seq += 1
         message = mpb.Offer(hostname=self.config.hostname)
@@ -279,7 +290,7 @@ class Master:
         multi_role = framework.multi_role
         message.resources.extend(res.to_pb(allocation_role=role if multi_role else None))
         message.attributes.extend(agent.attributes)
-        for (fid, executor_id) in agent.executors:
+        for fid, executor_id in agent.executors:
             if fid == framework.id:
                 message.executor_ids.add(value=executor_id)
         if multi_role:
@@ -316,8 +327,14 @@ class Master:
             self._remove_offer(offer)
             self._refuse(framework, offer.agent_id, offer.role, offer.resources, filters)
 
-    def _refuse(self, framework: FrameworkRecord, agent_id: str, role: str, res: Resources,
-                filters: mpb.Filters | None) -> None:
+    def _refuse(
+        self,
+        framework: FrameworkRecord,
+        agent_id: str,
+        role: str,
+        res: Resources,
+        filters: mpb.Filters | None,
+    ) -> None:
         now = asyncio.get_running_loop().time()
         seconds = allocator.refuse_seconds(filters)
         allocator.add_filter(framework, agent_id, role, res, seconds, now, self.config.allocation_interval)
@@ -336,14 +353,23 @@ class Master:
 
     def accept(self, framework: FrameworkRecord, accept: spb.Call.Accept) -> None:
         offers, error = self._take_offers(framework, accept.offer_ids)
-        tasks = [t for op in accept.operations if op.type == mpb.Offer.Operation.LAUNCH
-                 for t in op.launch.task_infos]
+        tasks = [
+            t
+            for op in accept.operations
+            if op.type == mpb.Offer.Operation.LAUNCH
+            for t in op.launch.task_infos
+        ]
         if error is not None:
             for task in tasks:
                 state = mpb.TASK_DROPPED if framework.partition_aware else mpb.TASK_LOST
-                self._send_master_update(framework, task.task_id.value, task.agent_id.value, state,
-                                         TaskStatus.REASON_INVALID_OFFERS,
-                                         f"Task launched with invalid offers: {error}")
+                self._send_master_update(
+                    framework,
+                    task.task_id.value,
+                    task.agent_id.value,
+                    state,
+                    TaskStatus.REASON_INVALID_OFFERS,
+                    f"Task launched with invalid offers: {error}",
+                )
             return
         agent = self.agents[offers[0].agent_id]
         role = offers[0].role
@@ -356,15 +382,23 @@ class Master:
                     remaining = self._launch(framework, agent, role, task, remaining)
             elif operation.type == mpb.Offer.Operation.LAUNCH_GROUP:
                 for task in operation.launch_group.task_group.tasks:
-                    self._send_master_update(framework, task.task_id.value, agent.id, mpb.TASK_ERROR,
-                                             TaskStatus.REASON_TASK_GROUP_INVALID,
-                                             "LAUNCH_GROUP is not supported by the local Mesos")
+                    self._send_master_update(
+                        framework,
+                        task.task_id.value,
+                        agent.id,
+                        mpb.TASK_ERROR,
+                        TaskStatus.REASON_TASK_GROUP_INVALID,
+                        "LAUNCH_GROUP is not supported by the local Mesos",
+                    )
             else:
                 log.warning("local mesos ignores offer operation %s", operation.type)
-        self._refuse(framework, agent.id, role, remaining,
-                     accept.filters if accept.HasField("filters") else None)
+        self._refuse(
+            framework, agent.id, role, remaining, accept.filters if accept.HasField("filters") else None
+        )
 
-    def _take_offers(self, framework: FrameworkRecord, offer_ids: object) -> tuple[list[OfferRecord], str | None]:
+    def _take_offers(
+        self, framework: FrameworkRecord, offer_ids: object
+    ) -> tuple[list[OfferRecord], str | None]:
         offers: list[OfferRecord] = []
         error: str | None = None
         ids = [oid.value for oid in offer_ids]  # type: ignore[attr-defined]
@@ -375,7 +409,10 @@ class Master:
             if offer is None or offer in offers:
                 error = f"Offer {offer_id} is no longer valid"
             elif offer.framework_id != framework.id:
-                error = f"Offer {offer_id} has invalid framework {offer.framework_id} while framework {framework.id} is expected"
+                error = (
+                    f"Offer {offer_id} has invalid framework {offer.framework_id} "
+                    f"while framework {framework.id} is expected"
+                )
             elif offers and offer.agent_id != offers[0].agent_id:
                 error = "Aggregated offers must belong to one single agent"
                 offers.append(offer)
@@ -387,8 +424,14 @@ class Master:
             error = error or f"Agent {offers[0].agent_id} is not available"
         return offers, error
 
-    def _launch(self, framework: FrameworkRecord, agent: AgentRecord, role: str, task: mpb.TaskInfo,
-                remaining: Resources) -> Resources:
+    def _launch(
+        self,
+        framework: FrameworkRecord,
+        agent: AgentRecord,
+        role: str,
+        task: mpb.TaskInfo,
+        remaining: Resources,
+    ) -> Resources:
         task_id = task.task_id.value
         problem = validate_task_shape(task, agent.id)
         needed = Resources()
@@ -411,8 +454,14 @@ class Master:
         if problem is None and not remaining.contains(needed):
             problem = f"Task uses more resources {needed.flatten()} than available {remaining.flatten()}"
         if problem is not None or executor is None:
-            self._send_master_update(framework, task_id, agent.id, mpb.TASK_ERROR,
-                                     TaskStatus.REASON_TASK_INVALID, problem or "invalid task")
+            self._send_master_update(
+                framework,
+                task_id,
+                agent.id,
+                mpb.TASK_ERROR,
+                TaskStatus.REASON_TASK_INVALID,
+                problem or "invalid task",
+            )
             return remaining
         task_resources = Resources.from_pb(task.resources)
         record = TaskRecord(task, framework.id, agent.id, executor.executor_id.value, role, task_resources)
@@ -420,14 +469,17 @@ class Master:
         agent.tasks[(framework.id, task_id)] = record
         key = (framework.id, executor.executor_id.value)
         if key not in agent.executors:
-            executor_record = ExecutorRecord(executor, framework.id, agent.id, role,
-                                             Resources.from_pb(executor.resources))
+            executor_record = ExecutorRecord(
+                executor, framework.id, agent.id, role, Resources.from_pb(executor.resources)
+            )
             agent.executors[key] = executor_record
             framework.executors[(agent.id, executor.executor_id.value)] = executor_record
         agent.agent.launch(framework.info, _agent_task(task, executor, role), _agent_executor(executor, role))
         return remaining - needed
 
-    def _check_executor(self, framework: FrameworkRecord, agent: AgentRecord, executor: mpb.ExecutorInfo) -> str | None:
+    def _check_executor(
+        self, framework: FrameworkRecord, agent: AgentRecord, executor: mpb.ExecutorInfo
+    ) -> str | None:
         if executor.HasField("framework_id") and executor.framework_id.value != framework.id:
             return "ExecutorInfo has an invalid FrameworkID"
         executor.framework_id.value = framework.id
@@ -460,8 +512,10 @@ class Master:
             return
         agent.agent.acknowledge(framework.id, ack.task_id.value, ack.uuid)
         task = framework.tasks.get(ack.task_id.value)
-        if task is not None and is_terminal(task.state) and any(
-            s.uuid == ack.uuid and is_terminal(s.state) for s in task.statuses
+        if (
+            task is not None
+            and is_terminal(task.state)
+            and any(s.uuid == ack.uuid and is_terminal(s.state) for s in task.statuses)
         ):
             framework.tasks.pop(task.task_id)
             agent.tasks.pop((framework.id, task.task_id), None)
@@ -474,8 +528,8 @@ class Master:
 
     def reconcile(self, framework: FrameworkRecord, reconcile: spb.Call.Reconcile) -> None:
         if len(reconcile.tasks) == 0:
-            for task in framework.tasks.values():
-                self._reconcile_known(framework, task)
+            for known in framework.tasks.values():
+                self._reconcile_known(framework, known)
             return
         for item in reconcile.tasks:
             task = framework.tasks.get(item.task_id.value)
@@ -486,8 +540,13 @@ class Master:
                 self._reconcile_unknown(framework, item.task_id.value, agent_id)
 
     def _reconcile_known(self, framework: FrameworkRecord, task: TaskRecord) -> None:
-        status = self._master_status(task.task_id, task.agent_id, task.state, TaskStatus.REASON_RECONCILIATION,
-                                     "Reconciliation: Latest task state")
+        status = self._master_status(
+            task.task_id,
+            task.agent_id,
+            task.state,
+            TaskStatus.REASON_RECONCILIATION,
+            "Reconciliation: Latest task state",
+        )
         if task.executor_id is not None:
             status.executor_id.value = task.executor_id
         latest = task.latest_status()
@@ -505,10 +564,18 @@ class Master:
         else:
             state = mpb.TASK_UNKNOWN if framework.partition_aware else mpb.TASK_LOST
             message = "Reconciliation: Task is unknown"
-        self._send_master_update(framework, task_id, agent_id, state, TaskStatus.REASON_RECONCILIATION, message)
+        self._send_master_update(
+            framework, task_id, agent_id, state, TaskStatus.REASON_RECONCILIATION, message
+        )
 
-    def _master_status(self, task_id: str, agent_id: str | None, state: int, reason: int,
-                       message: str) -> mpb.TaskStatus:
+    def _master_status(
+        self,
+        task_id: str,
+        agent_id: str | None,
+        state: mpb.TaskState,
+        reason: TaskStatus.Reason,
+        message: str,
+    ) -> mpb.TaskStatus:
         status = mpb.TaskStatus(state=state, message=message, source=TaskStatus.SOURCE_MASTER, reason=reason)
         status.task_id.value = task_id
         if agent_id:
@@ -516,8 +583,15 @@ class Master:
         status.timestamp = time.time()
         return status
 
-    def _send_master_update(self, framework: FrameworkRecord, task_id: str, agent_id: str | None, state: int,
-                            reason: int, message: str) -> None:
+    def _send_master_update(
+        self,
+        framework: FrameworkRecord,
+        task_id: str,
+        agent_id: str | None,
+        state: mpb.TaskState,
+        reason: TaskStatus.Reason,
+        message: str,
+    ) -> None:
         status = self._master_status(task_id, agent_id, state, reason, message)
         framework.send(Event(type=Event.UPDATE, update=Event.Update(status=status)))
 

@@ -46,7 +46,7 @@ class TaskRecord:
     executor_id: str | None
     role: str
     resources: Resources
-    state: int = mpb.TASK_STAGING
+    state: mpb.TaskState = mpb.TASK_STAGING
     statuses: list[mpb.TaskStatus] = field(default_factory=list)
     seen_uuids: set[bytes] = field(default_factory=set)
 

@@ -72,7 +72,7 @@ class SchedulerApi:
     @staticmethod
     def _parse(body: bytes, content_type: str) -> spb.Call:
         try:
-            call = codec.decode(body, content_type, Call)
+            call = codec.decode(body, content_type, Call, require_initialized=True)
         except codec.CodecError as exc:
             kind = "JSON" if content_type == JSON else "protobuf"
             raise HttpError(400, f"Failed to parse body into Call {kind}: {exc}") from exc

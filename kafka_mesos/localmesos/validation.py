@@ -55,8 +55,6 @@ _PAYLOAD_OF_TYPE = {
 
 def validate_scheduler_call(call: spb.Call) -> None:
     """Structural checks of Mesos' `validation::scheduler::call::validate`."""
-    if not call.IsInitialized():
-        raise CallInvalid("Not initialized: " + ", ".join(call.FindInitializationErrors()))
     if not call.HasField("type"):
         raise CallInvalid("Expecting 'type' to be present")
     payload = _PAYLOAD_OF_TYPE.get(call.type)

@@ -43,9 +43,7 @@ class ZkRegistration:
     def _register(self) -> None:
         self._client.start(timeout=15)
         self._client.ensure_path(self.path)
-        self.node = self._client.create(
-            f"{self.path}/json.info_", self._data, ephemeral=True, sequence=True
-        )
+        self.node = self._client.create(f"{self.path}/json.info_", self._data, ephemeral=True, sequence=True)
 
     async def stop(self) -> None:
         await asyncio.to_thread(self._unregister)

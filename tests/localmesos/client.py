@@ -64,7 +64,9 @@ class RawFramework:
             call.subscribe.framework_info.id.value = fid
         self.stream_ended = asyncio.Event()
         response = await self.session.post(
-            self.url, data=codec.encode(call, self.content_type), headers=self.headers(with_stream=False),
+            self.url,
+            data=codec.encode(call, self.content_type),
+            headers=self.headers(with_stream=False),
             timeout=aiohttp.ClientTimeout(total=None, sock_read=None),
         )
         self._response = response
@@ -106,7 +108,9 @@ class RawFramework:
         body = call if isinstance(call, bytes) else codec.encode(call, self.content_type)
         headers = headers or self.headers()
         skip = () if "Content-Type" in headers else ("Content-Type",)
-        async with self.session.post(self.url, data=body, headers=headers, skip_auto_headers=skip) as response:
+        async with self.session.post(
+            self.url, data=body, headers=headers, skip_auto_headers=skip
+        ) as response:
             return Response(response.status, dict(response.headers), await response.read())
 
     async def call(self, call: spb.Call) -> Response:
@@ -132,11 +136,17 @@ class RawFramework:
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), min(remaining, 0.5))
 
-    async def wait_update(self, task_id: str, state: int, *, after: int = 0, deadline: float = DEADLINE) -> mpb.TaskStatus:
+    async def wait_update(
+        self, task_id: str, state: int, *, after: int = 0, deadline: float = DEADLINE
+    ) -> mpb.TaskStatus:
         event = await self.wait_for(
-            lambda e: e.type == Event.UPDATE and e.update.status.task_id.value == task_id
-            and e.update.status.state == state,
-            after=after, deadline=deadline,
+            lambda e: (
+                e.type == Event.UPDATE
+                and e.update.status.task_id.value == task_id
+                and e.update.status.state == state
+            ),
+            after=after,
+            deadline=deadline,
         )
         return event.update.status
 
@@ -152,8 +162,9 @@ class RawFramework:
         return list(event.offers.offers)
 
 
-def framework_info(name: str = "local-mesos-test", *, failover_timeout: float = 60.0,
-                   capabilities: tuple[str, ...] = ()) -> mpb.FrameworkInfo:
+def framework_info(
+    name: str = "local-mesos-test", *, failover_timeout: float = 60.0, capabilities: tuple[str, ...] = ()
+) -> mpb.FrameworkInfo:
     info = mpb.FrameworkInfo(user="nobody", name=name, failover_timeout=failover_timeout, checkpoint=True)
     for capability in capabilities:
         info.capabilities.add(type=mpb.FrameworkInfo.Capability.Type.Value(capability))

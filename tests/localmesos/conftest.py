@@ -58,7 +58,9 @@ async def http() -> AsyncIterator[aiohttp.ClientSession]:
 
 
 @pytest.fixture
-async def framework(mesos: LocalMesos, http: aiohttp.ClientSession, content_type: str) -> AsyncIterator[RawFramework]:
+async def framework(
+    mesos: LocalMesos, http: aiohttp.ClientSession, content_type: str
+) -> AsyncIterator[RawFramework]:
     fw = RawFramework(mesos.master_url, content_type, http)
     try:
         yield fw
@@ -78,8 +80,14 @@ def sample_executor_info(executor_id: str, content_type: str, uri: str | None = 
     return executor
 
 
-def launch_call(offer: mpb.Offer, task_id: str, executor: mpb.ExecutorInfo, data: bytes = b"task-data",
-                port: int | None = 31000, refuse_seconds: float | None = None) -> spb.Call:
+def launch_call(
+    offer: mpb.Offer,
+    task_id: str,
+    executor: mpb.ExecutorInfo,
+    data: bytes = b"task-data",
+    port: int | None = 31000,
+    refuse_seconds: float | None = None,
+) -> spb.Call:
     task = mpb.TaskInfo(name=task_id, data=data)
     task.task_id.value = task_id
     task.agent_id.CopyFrom(offer.agent_id)

@@ -47,7 +47,9 @@ class SampleExecutor:
 
     async def post(self, call: epb.Call) -> None:
         headers = {"Content-Type": CONTENT_TYPE, "Accept": CONTENT_TYPE}
-        async with self.session.post(self.url, data=codec.encode(call, CONTENT_TYPE), headers=headers) as resp:
+        async with self.session.post(
+            self.url, data=codec.encode(call, CONTENT_TYPE), headers=headers
+        ) as resp:
             assert resp.status == 202, (resp.status, await resp.text())
 
     async def update(self, task_id: str, state: int, data: bytes | None = None, message: str = "") -> bytes:
@@ -96,28 +98,38 @@ class SampleExecutor:
         call.subscribe.SetInParent()
         headers = {"Content-Type": CONTENT_TYPE, "Accept": CONTENT_TYPE}
         timeout = aiohttp.ClientTimeout(total=None, sock_read=None)
-        async with self.session.post(self.url, data=codec.encode(call, CONTENT_TYPE), headers=headers,
-                                     timeout=timeout) as resp:
+        async with self.session.post(
+            self.url, data=codec.encode(call, CONTENT_TYPE), headers=headers, timeout=timeout
+        ) as resp:
             assert resp.status == 200, (resp.status, await resp.text())
             decoder = RecordIODecoder()
             reader = asyncio.create_task(self._read(resp, decoder))
-            await asyncio.wait([reader, asyncio.create_task(self.done.wait())],
-                               return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(
+                [reader, asyncio.create_task(self.done.wait())], return_when=asyncio.FIRST_COMPLETED
+            )
             reader.cancel()
 
     async def _read(self, resp: aiohttp.ClientResponse, decoder: RecordIODecoder) -> None:
         async for chunk in resp.content.iter_any():
             for record in decoder.feed(chunk):
-                with open("events.raw", "ab") as out:
-                    out.write(len(record).to_bytes(4, "big") + record)
+                _record(record)
                 await self.on_event(codec.decode(record, resp.headers["Content-Type"], epb.Event))
 
 
-async def main() -> int:
+def _record(record: bytes) -> None:
+    with open("events.raw", "ab") as out:
+        out.write(len(record).to_bytes(4, "big") + record)
+
+
+def _write_start_files() -> None:
     with open("env.json", "w") as out:
         json.dump(dict(os.environ), out)
     with open("argv.json", "w") as out:
         json.dump({"argv": sys.argv, "cwd": os.getcwd()}, out)
+
+
+async def main() -> int:
+    _write_start_files()
     async with aiohttp.ClientSession() as session:
         executor = SampleExecutor(session)
         await executor.run()

@@ -33,27 +33,33 @@ async def test_status_codes_match_the_captures(framework: RawFramework) -> None:
     await framework.subscribe(framework_info())
     fid, sid = framework.framework_id or "", framework.stream_id or ""
     body = codec.encode(_revive_for(fid), framework.content_type)
-    expected = {line["request_seq"]: line for line in capture_lines("scheduler-json.jsonl")
-                if line["dir"] == "response" and line["status"] >= 400}
+    expected = {
+        line["request_seq"]: line
+        for line in capture_lines("scheduler-json.jsonl")
+        if line["dir"] == "response" and line["status"] >= 400
+    }
 
     missing = await framework.post(body, headers={"Content-Type": framework.content_type})
     _same(missing, expected[39])
-    charset = await framework.post(body, headers={**framework.headers(),
-                                                  "Content-Type": framework.content_type + "; charset=utf-8"})
+    charset = await framework.post(
+        body, headers={**framework.headers(), "Content-Type": framework.content_type + "; charset=utf-8"}
+    )
     _same(charset, expected[41])
     foreign = "6df2c9ca-316a-4776-b961-a5e855dce9f2"
     stale = await framework.post(body, headers={**framework.headers(), "Mesos-Stream-Id": foreign})
     assert stale.status == 400 and stale.headers["Content-Type"] == TEXT
     assert stale.body.decode() == (
         f"The stream ID '{foreign}' included in this request didn't match the stream ID currently "
-        f"associated with framework ID {fid}")
+        f"associated with framework ID {fid}"
+    )
     unknown = await framework.post(codec.encode(_revive_for(fid[:-4] + "9999"), framework.content_type))
     _same(unknown, expected[45])
     only_info = Call(type=Call.SUBSCRIBE)
     only_info.subscribe.framework_info.CopyFrom(framework_info())
     only_info.subscribe.framework_info.id.value = fid
-    differs = await framework.post(codec.encode(only_info, framework.content_type),
-                                   headers=framework.headers(with_stream=False))
+    differs = await framework.post(
+        codec.encode(only_info, framework.content_type), headers=framework.headers(with_stream=False)
+    )
     _same(differs, expected[47])
     assert sid == framework.stream_id
 
@@ -71,7 +77,9 @@ async def test_other_bad_requests(framework: RawFramework, http: aiohttp.ClientS
         assert response.status == 405
     subscribe = Call(type=Call.SUBSCRIBE)
     subscribe.subscribe.framework_info.CopyFrom(framework_info())
-    with_stream = await framework.post(codec.encode(subscribe, framework.content_type), headers=framework.headers())
+    with_stream = await framework.post(
+        codec.encode(subscribe, framework.content_type), headers=framework.headers()
+    )
     assert with_stream.status == 400
     assert with_stream.body == b"Subscribe calls should not include the 'Mesos-Stream-Id' header"
     no_framework_id = await framework.post(codec.encode(revive(), framework.content_type))
@@ -93,8 +101,12 @@ async def test_accept_header_negotiation(mesos: LocalMesos, http: aiohttp.Client
     subscribe.subscribe.framework_info.CopyFrom(framework_info())
     body = codec.encode(subscribe, codec.PROTOBUF)
     url = f"{mesos.master_url}/api/v1/scheduler"
-    for accept, expected in (("*/*", codec.JSON), ("application/x-protobuf", codec.PROTOBUF),
-                             ("application/json;q=0, */*", codec.PROTOBUF), ("text/html", None)):
+    for accept, expected in (
+        ("*/*", codec.JSON),
+        ("application/x-protobuf", codec.PROTOBUF),
+        ("application/json;q=0, */*", codec.PROTOBUF),
+        ("text/html", None),
+    ):
         headers = {"Content-Type": codec.PROTOBUF, "Accept": accept}
         async with http.post(url, data=body, headers=headers) as response:
             if expected is None:

@@ -21,9 +21,21 @@ from tests.support.zookeeper import ZooKeeperServer
 
 async def test_cli_runs_until_sigterm(http: aiohttp.ClientSession, tmp_path: Path) -> None:
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "kafka_mesos", "local-mesos", "--port", "0", "--agents", "2",
-        "--agent-resources", "1=cpus:8;mem:1024;ports:[5000-5009]", "--work-dir", str(tmp_path / "w"),
-        cwd=REPO, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "kafka_mesos",
+        "local-mesos",
+        "--port",
+        "0",
+        "--agents",
+        "2",
+        "--agent-resources",
+        "1=cpus:8;mem:1024;ports:[5000-5009]",
+        "--work-dir",
+        str(tmp_path / "w"),
+        cwd=REPO,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     try:
         assert process.stdout is not None
@@ -36,9 +48,16 @@ async def test_cli_runs_until_sigterm(http: aiohttp.ClientSession, tmp_path: Pat
             state = await response.json()
         resources = [s["resources"] for s in state["slaves"]]
         assert resources[0]["cpus"] == 4.0 and resources[1] == {
-            "disk": 0.0, "mem": 1024.0, "gpus": 0.0, "cpus": 8.0, "ports": "[5000-5009]"}
-        assert [s["attributes"] for s in state["slaves"]] == [{"rack": "r0", "zone": "z0"},
-                                                               {"rack": "r1", "zone": "z1"}]
+            "disk": 0.0,
+            "mem": 1024.0,
+            "gpus": 0.0,
+            "cpus": 8.0,
+            "ports": "[5000-5009]",
+        }
+        assert [s["attributes"] for s in state["slaves"]] == [
+            {"rack": "r0", "zone": "z0"},
+            {"rack": "r1", "zone": "z1"},
+        ]
         process.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(process.wait(), 30) == 0
     finally:
@@ -49,8 +68,15 @@ async def test_cli_runs_until_sigterm(http: aiohttp.ClientSession, tmp_path: Pat
 
 async def test_cli_bad_resources_is_one_line_error() -> None:
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "kafka_mesos", "local-mesos", "--resources", "cpus:lots",
-        cwd=REPO, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "kafka_mesos",
+        "local-mesos",
+        "--resources",
+        "cpus:lots",
+        cwd=REPO,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     _, stderr = await asyncio.wait_for(process.communicate(), 30)
     assert process.returncode != 0

@@ -34,7 +34,9 @@ def captured_event(lines: list[dict[str, Any]], predicate: Any) -> dict[str, Any
     return next(line["body_json"] for line in lines if line["dir"] == "event" and predicate(line))
 
 
-async def test_scheduler_events_have_the_captured_shapes(mesos: LocalMesos, http: aiohttp.ClientSession) -> None:
+async def test_scheduler_events_have_the_captured_shapes(
+    mesos: LocalMesos, http: aiohttp.ClientSession
+) -> None:
     lines = capture_lines("scheduler-json.jsonl")
     framework = RawFramework(mesos.master_url, codec.JSON, http)
     try:
@@ -60,16 +62,20 @@ async def test_scheduler_events_have_the_captured_shapes(mesos: LocalMesos, http
         raw = _raw_update(framework, "TASK_STARTING")
         assert key_paths(raw) == key_paths(captured_event(lines, lambda x: x["seq"] == 11))
         assert raw["update"]["status"]["container_status"]["network_infos"][0]["ip_addresses"][0] == {
-            "protocol": "IPv4", "ip_address": "127.0.0.1"}
+            "protocol": "IPv4",
+            "ip_address": "127.0.0.1",
+        }
         await framework.acknowledge(starting)
         running = await framework.wait_update("capture-task-1", mpb.TASK_RUNNING)
         await framework.acknowledge(running)
         assert key_paths(_raw_update(framework, "TASK_RUNNING")) == key_paths(
-            captured_event(lines, lambda x: x["seq"] == 19))
+            captured_event(lines, lambda x: x["seq"] == 19)
+        )
 
         again = await framework.wait_for(
             lambda e: e.type == Event.OFFERS and any(o.agent_id == offer.agent_id for o in e.offers.offers),
-            after=launched_at)
+            after=launched_at,
+        )
         offered = next(o for o in again.offers.offers if o.agent_id == offer.agent_id)
         assert [e.value for e in offered.executor_ids] == ["exec-1"]
         assert [r.ranges.range[0].begin for r in offered.resources if r.name == "ports"] == [31001]
@@ -85,7 +91,9 @@ async def test_scheduler_events_have_the_captured_shapes(mesos: LocalMesos, http
         await framework.call(reconcile)
         await framework.wait_update("capture-no-such-task", mpb.TASK_LOST, after=mark)
         answers = [json.loads(r) for r in framework.raw_events[mark:]]
-        known = next(a for a in answers if a.get("update", {}).get("status", {}).get("state") == "TASK_RUNNING")
+        known = next(
+            a for a in answers if a.get("update", {}).get("status", {}).get("state") == "TASK_RUNNING"
+        )
         lost = next(a for a in answers if a.get("update", {}).get("status", {}).get("state") == "TASK_LOST")
         known["update"]["status"].pop("timestamp")
         expected_known = captured_event(lines, lambda x: x["seq"] == 28)
@@ -123,13 +131,26 @@ def _check_executor_side(mesos: LocalMesos, framework_id: str) -> None:
     captured_env = envs["checkpoint_true"]["env"]
     ours = {k: v for k, v in env.items() if k.startswith(("MESOS_", "LIBPROCESS_"))}
     assert set(ours) == set(captured_env)
-    assert set(env) - set(ours) <= {"PATH", "PYTHONPATH", "PWD", "SHLVL", "LC_CTYPE", "_"}  # shell and python add some
+    assert set(env) - set(ours) <= {
+        "PATH",
+        "PYTHONPATH",
+        "PWD",
+        "SHLVL",
+        "LC_CTYPE",
+        "_",
+    }  # shell and python add some
     agent = next(a for a in mesos.agents if sandbox.is_relative_to(mesos.work_dir / "slaves" / a.id))
     assert ours["MESOS_AGENT_ENDPOINT"] == f"127.0.0.1:{agent.port}"
     assert ours["MESOS_SLAVE_PID"] == f"slave(1)@127.0.0.1:{agent.port}"
     assert ours["MESOS_DIRECTORY"] == ours["MESOS_SANDBOX"] == str(sandbox)
-    for key in ("MESOS_CHECKPOINT", "MESOS_HTTP_COMMAND_EXECUTOR", "MESOS_RECOVERY_TIMEOUT",
-                "MESOS_SUBSCRIPTION_BACKOFF_MAX", "LIBPROCESS_IP", "LIBPROCESS_PORT"):
+    for key in (
+        "MESOS_CHECKPOINT",
+        "MESOS_HTTP_COMMAND_EXECUTOR",
+        "MESOS_RECOVERY_TIMEOUT",
+        "MESOS_SUBSCRIPTION_BACKOFF_MAX",
+        "LIBPROCESS_IP",
+        "LIBPROCESS_PORT",
+    ):
         assert ours[key] == captured_env[key], key
     assert ours["MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD"] == "3secs"
     argv = json.loads((sandbox / "argv.json").read_text())

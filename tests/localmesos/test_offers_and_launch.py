@@ -151,7 +151,9 @@ async def test_shutdown_call_stops_the_executor(framework: RawFramework, mesos: 
     assert failure.failure.executor_id.value == "exec-s" and failure.failure.status == 0
 
 
-async def test_fetch_over_http_with_extraction(framework: RawFramework, mesos: LocalMesos, tmp_path: Path) -> None:
+async def test_fetch_over_http_with_extraction(
+    framework: RawFramework, mesos: LocalMesos, tmp_path: Path
+) -> None:
     payload = tmp_path / "payload"
     payload.mkdir()
     tgz = io.BytesIO()
