@@ -1,8 +1,9 @@
 """Build the executor as a self-contained zipapp for agents that have only a stock Python 3.
 
 Bundled: the executor package, the parts of ``kafka_mesos`` it imports (the kafka launch/config code, the
-executor session, the HTTP client, codec, RecordIO and the generated protobuf modules) and protobuf's
-pure-Python package (``google/protobuf`` without compiled extensions). The zipapp's ``__main__`` selects
+executor session, the HTTP client, codec, RecordIO, the generated ``executor_pb2`` and a slim ``mesos_pb2``,
+see :mod:`kafka_mesos.executor.slim_proto`) and protobuf's pure-Python package (``google/protobuf``
+without compiled extensions). The zipapp's ``__main__`` selects
 protobuf's pure-Python implementation before anything imports protobuf. Package ``__init__`` modules of
 ``kafka_mesos`` and ``kafka_mesos.mesos`` are replaced by empty ones so the zipapp never pulls in the
 scheduler side (aiohttp). Modules are stored with unchecked-hash ``.pyc`` files next to the sources so a
@@ -19,6 +20,8 @@ import tempfile
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
+
+from kafka_mesos.executor.slim_proto import slim_mesos_module
 
 ZIPAPP_NAME = "kafka-mesos-executor.pyz"
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent  # .../kafka_mesos
@@ -40,12 +43,14 @@ sys.exit(main())
 OWN_MODULES = (
     "executor",
     "kafka",
-    "mesos/pb",
+    "mesos/pb/__init__.py",
+    "mesos/pb/executor_pb2.py",
     "mesos/executor_session.py",
     "mesos/stdhttp.py",
     "mesos/codec.py",
     "mesos/recordio.py",
 )
+SLIM_MESOS_PB2 = "kafka_mesos/mesos/pb/mesos_pb2.py"
 EMPTY_PACKAGES = ("kafka_mesos/__init__.py", "kafka_mesos/mesos/__init__.py", "google/__init__.py")
 PROTOBUF_EXCLUDED_DIRS = frozenset({"testdata", "pyext", "__pycache__", "compiler", "util"})
 
@@ -100,11 +105,14 @@ def build_executor_zipapp(dest: Path) -> Path:
         archive.writestr("__main__.py", MAIN)
         for name in EMPTY_PACKAGES:
             archive.writestr(name, "")
-        for source, name in [*_own_files(), *_protobuf_files()]:
-            archive.write(source, name)
-            compiled = _compiled(source, name)
-            if compiled is not None:
-                archive.writestr(name[: -len(".py")] + ".pyc", compiled)
+        with tempfile.TemporaryDirectory() as scratch:
+            slim = Path(scratch) / "mesos_pb2.py"
+            slim.write_text(slim_mesos_module("kafka_mesos.mesos.pb.mesos_pb2"), encoding="utf-8")
+            for source, name in [*_own_files(), *_protobuf_files(), (slim, SLIM_MESOS_PB2)]:
+                archive.write(source, name)
+                compiled = _compiled(source, name)
+                if compiled is not None:
+                    archive.writestr(name[: -len(".py")] + ".pyc", compiled)
     data = b"#!/usr/bin/env python3\n" + buffer.getvalue()
     temporary = target.with_name(target.name + ".tmp")
     temporary.write_bytes(data)
