@@ -325,6 +325,8 @@ def display_state(broker: Broker, now: float | None = None) -> str:
         text = task.phase()
     elif not broker.active:
         text = "stopped"
+        if broker.failover.exhausted():
+            text += f" (failure limit exceeded: {broker.failover.failures} failures)"
     elif broker.failover.failures > 0 and broker.failover.failure_time is not None:
         tries = str(broker.failover.failures)
         if broker.failover.max_tries is not None:
