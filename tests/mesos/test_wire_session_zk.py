@@ -1,0 +1,76 @@
+"""SchedulerSession with a zk:// master: follows the leader registered in a real ZooKeeper."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from kafka_mesos.mesos import errors
+from kafka_mesos.mesos.scheduler_session import SchedulerSession
+
+from .fake_master import FakeMaster
+from .test_wire_master import master_info_json
+from .test_wire_session import FAST, Recorder, finish, framework_info
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def zk_admin(zk_chroot: Any) -> Iterator[Any]:
+    from kazoo.client import KazooClient
+
+    client = KazooClient(hosts=zk_chroot.connect_string, timeout=10.0)
+    client.start(timeout=30.0)
+    try:
+        yield client
+    finally:
+        client.stop()
+        client.close()
+
+
+async def register(zk_admin: Any, master: FakeMaster) -> str:
+    node: str = await asyncio.to_thread(
+        zk_admin.create,
+        "/mesos/json.info_",
+        master_info_json("127.0.0.1", master.port),
+        ephemeral=True,
+        sequence=True,
+        makepath=True,
+    )
+    return node
+
+
+async def test_session_follows_leader_change(zk_chroot: Any, zk_admin: Any) -> None:
+    first, second = await FakeMaster().start(), await FakeMaster().start()
+    try:
+        first_node = await register(zk_admin, first)
+        await register(zk_admin, second)
+        recorder = Recorder()
+        session = SchedulerSession(
+            f"zk://{zk_chroot.connect_string}/mesos",
+            framework_info(),
+            recorder,
+            backoff=FAST,
+            rng=random.Random(3),
+        )
+        runner = asyncio.create_task(session.run())
+        await recorder.wait_for(lambda: session.connected, deadline=30)
+        assert session.master_url == first.base_url and not second.subscribes
+
+        await asyncio.to_thread(zk_admin.delete, first_node)
+        await recorder.wait_for(lambda: len(second.subscribes) == 1 and session.connected, deadline=30)
+        await recorder.wait_for(
+            lambda: session.master_url == second.base_url and session.connected, deadline=30
+        )
+        assert isinstance(recorder.disconnects[0], errors.LeaderChanged)
+        resubscribe = second.subscribes[0].call
+        assert resubscribe.framework_id.value == "fw-0000"
+        assert resubscribe.subscribe.framework_info.id.value == "fw-0000"
+        await finish(session, runner)
+    finally:
+        await first.stop()
+        await second.stop()
