@@ -129,17 +129,19 @@ def start_local_mesos(workdir: Path, agents: int = 3, timeout: float = 60.0) -> 
     return process, match.group(1)
 
 
-def processes_mentioning(text: str) -> list[int]:
-    """Pids of live processes whose command line contains `text` (zombies excluded)."""
+def processes_in(directory: Path, exclude: set[int] | None = None) -> list[int]:
+    """Pids of live processes running in `directory` (their cwd or command line is under it)."""
     found = []
+    text = str(directory)
     for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
+        if not entry.name.isdigit() or int(entry.name) in (exclude or set()):
             continue
         try:
             cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
             state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+            cwd = os.readlink(entry / "cwd")
         except OSError:
             continue
-        if text in cmdline and state != "Z":
+        if state != "Z" and (text in cmdline or cwd.startswith(text)):
             found.append(int(entry.name))
     return found

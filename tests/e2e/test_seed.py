@@ -14,7 +14,7 @@ from kazoo.client import KazooClient
 from tests.conftest import ZkChroot
 from tests.e2e.harness import (
     SchedulerProcess,
-    processes_mentioning,
+    processes_in,
     start_local_mesos,
     start_scheduler,
 )
@@ -96,7 +96,8 @@ def run_seed_scenario(scheduler: SchedulerProcess, zk: KazooClient) -> None:
         return all(re.search(rf"acknowledged TASK_KILLED of {re.escape(t)}", log) for t in task_ids)
 
     wait_until(every_kill_acknowledged, timeout=60, message="TASK_KILLED acknowledged for all 20 tasks")
-    wait_until(lambda: not processes_mentioning(str(scheduler.mesos_work_dir)), timeout=60,
+    own = {scheduler.process.popen.pid, *scheduler.extra.get("exclude_pids", ())}
+    wait_until(lambda: not processes_in(scheduler.mesos_work_dir, own), timeout=60,
                message="no broker or executor process left")
 
 
@@ -120,6 +121,7 @@ def test_seed_with_local_mesos_as_a_separate_process(
         scheduler = start_scheduler(tmp_path / "run", zk_chroot.connect_string, standin_dist, master=master,
                                     use_wrapper=False)
         scheduler.mesos_work_dir = tmp_path / "mesos-run" / "mesos"
+        scheduler.extra["exclude_pids"] = {mesos.popen.pid}
         try:
             run_seed_scenario(scheduler, zk)
         finally:
