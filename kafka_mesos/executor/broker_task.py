@@ -79,6 +79,8 @@ class BrokerTask:
             status.reason = reason  # type: ignore[assignment]
         if state in TERMINAL_STATES:
             self.terminal_state = state
+        first_line = (message.splitlines() or [""])[0]
+        log.info("%s %s: %s", self.task_id, mesos_pb2.TaskState.Name(status.state), first_line)
         await self._send(status)
 
     async def run(self) -> None:
@@ -155,6 +157,7 @@ class BrokerTask:
     def kill(self, grace_seconds: float | None) -> None:
         """Ask the broker to stop; the terminal update follows from :meth:`run` when it has exited."""
         self.kill_requested = True
+        log.info("%s: stop requested (grace %s s)", self.task_id, grace_seconds)
         if grace_seconds is not None:
             self.kill_grace = grace_seconds
         if self.process is not None and self._stop_task is None:

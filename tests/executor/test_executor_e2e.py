@@ -231,3 +231,51 @@ async def test_bad_launch_spec_fails_the_task(executor_factory: StartExecutor) -
     failed = await running.wait_state("TASK_FAILED")
     assert "launch spec is not JSON" in failed.message
     assert await asyncio.wait_for(running.process.wait(), 60) == 0
+
+
+async def test_agent_restart_with_checkpointing_resends_and_keeps_the_broker(
+    executor_factory: StartExecutor, zk_chroot: ZkChroot
+) -> None:
+    running = await executor_factory(
+        extra_env={"MESOS_CHECKPOINT": "1", "MESOS_SUBSCRIPTION_BACKOFF_MAX": "100ms",
+                   "MESOS_RECOVERY_TIMEOUT": "1mins"}
+    )
+    running.agent.auto_ack = False
+    spec = make_spec(zk_chroot)
+    await running.agent.launch(make_task(spec))
+    pid = broker_pid(await running.wait_state("TASK_STARTING"))
+    await running.wait_state("TASK_RUNNING")
+    await running.agent.drop_stream()  # the agent restarts; nothing was acknowledged
+    subscribes = lambda: running.agent.calls_of(executor_pb2.Call.SUBSCRIBE)  # noqa: E731
+    await running.agent.wait_for(lambda: len(subscribes()) == 2, within=60)
+    resubscribe = subscribes()[1].subscribe
+    resent = [mesos_pb2.TaskState.Name(u.status.state) for u in resubscribe.unacknowledged_updates]
+    assert resent == ["TASK_STARTING", "TASK_RUNNING"]
+    assert [u.status.uuid for u in resubscribe.unacknowledged_updates] == [s.uuid for s in running.statuses()]
+    assert [t.task_id.value for t in resubscribe.unacknowledged_tasks] == ["kafka-1001-6d1f"]
+    assert not process_gone(pid)  # the broker kept running through the agent restart
+
+    running.agent.auto_ack = True
+    for status in running.statuses():
+        await running.agent.acknowledge(status)
+    await running.agent.kill("kafka-1001-6d1f")
+    await running.wait_state("TASK_KILLED")
+    assert await asyncio.wait_for(running.process.wait(), 60) == 0
+    assert process_gone(pid)
+
+
+async def test_sigterm_stops_the_broker_and_reports_killed(
+    executor_factory: StartExecutor, zk_chroot: ZkChroot
+) -> None:
+    running = await executor_factory()
+    spec = make_spec(zk_chroot)
+    await running.agent.launch(make_task(spec))
+    pid = broker_pid(await running.wait_state("TASK_STARTING"))
+    await running.wait_state("TASK_RUNNING")
+    running.process.terminate()
+    killed = await running.wait_state("TASK_KILLED")
+    assert "cleanly" in killed.message
+    assert await asyncio.wait_for(running.process.wait(), 60) == 0
+    assert process_gone(pid)
+    with kazoo(spec.zookeeper_connect) as zk:
+        assert zk.exists("/brokers/ids/1001") is None
