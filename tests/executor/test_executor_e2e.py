@@ -246,7 +246,9 @@ async def test_agent_restart_with_checkpointing_resends_and_keeps_the_broker(
     pid = broker_pid(await running.wait_state("TASK_STARTING"))
     await running.wait_state("TASK_RUNNING")
     await running.agent.drop_stream()  # the agent restarts; nothing was acknowledged
-    subscribes = lambda: running.agent.calls_of(executor_pb2.Call.SUBSCRIBE)  # noqa: E731
+    def subscribes() -> list[executor_pb2.Call]:
+        return running.agent.calls_of(executor_pb2.Call.SUBSCRIBE)
+
     await running.agent.wait_for(lambda: len(subscribes()) == 2, within=60)
     resubscribe = subscribes()[1].subscribe
     resent = [mesos_pb2.TaskState.Name(u.status.state) for u in resubscribe.unacknowledged_updates]
