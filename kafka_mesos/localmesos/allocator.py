@@ -96,7 +96,7 @@ def allocate(
                     continue
                 offer = make_offer(framework, agent, role, candidate)
                 made.setdefault(framework.id, []).append(offer)
-                available = available - candidate
+                available = Resources() if candidate == available else available - candidate
             if available.is_empty():
                 break
     return made

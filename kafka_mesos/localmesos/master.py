@@ -12,6 +12,7 @@ import uuid
 from kafka_mesos.localmesos import allocator
 from kafka_mesos.localmesos.agent import LocalAgent
 from kafka_mesos.localmesos.config import MESOS_VERSION, LocalMesosConfig
+from kafka_mesos.localmesos.offer_json import OfferJsonCache
 from kafka_mesos.localmesos.records import (
     AgentRecord,
     ExecutorRecord,
@@ -26,7 +27,7 @@ from kafka_mesos.localmesos.validation import (
     validate_framework_info,
     validate_task_shape,
 )
-from kafka_mesos.localmesos.wire import EventStream
+from kafka_mesos.localmesos.wire import JSON, EventStream
 from kafka_mesos.mesos.pb import mesos_pb2 as mpb
 from kafka_mesos.mesos.pb import scheduler_pb2 as spb
 
@@ -56,6 +57,7 @@ class Master:
         self._agent_seq = 0
         self._rotation = 0
         self.allocation_cycles = 0
+        self._offer_json = OfferJsonCache()
 
     # ------------------------------------------------------------------ identity
 
@@ -97,6 +99,7 @@ class Master:
         record = self.agents.pop(agent_id, None)
         if record is None:
             return
+        self._offer_json.forget_agent(agent_id)
         for offer in list(record.offers.values()):
             self._rescind(offer)
         for (framework_id, _), task in list(record.tasks.items()):
@@ -269,9 +272,15 @@ class Master:
             self.config.min_allocatable_mem,
         )
         for framework_id, offers in made.items():
-            event = Event(type=Event.OFFERS)
-            event.offers.offers.extend(o.message for o in offers)
-            self.frameworks[framework_id].send(event)
+            framework = self.frameworks[framework_id]
+            if framework.stream is None or not framework.connected:
+                continue
+            if framework.stream.content_type == JSON:
+                framework.stream.send_payload(self._offer_json.offers_event(offers, framework.multi_role))
+            else:
+                event = Event(type=Event.OFFERS)
+                event.offers.offers.extend(o.message for o in offers)
+                framework.stream.send(event)
 
     def _make_offer(
         self, framework: FrameworkRecord, agent: AgentRecord, role: str, res: Resources

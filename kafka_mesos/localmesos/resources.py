@@ -17,6 +17,9 @@ Value = float | RangeList | frozenset[str]
 UNRESERVED = "*"
 ALWAYS_FLATTENED = ("disk", "mem", "gpus", "cpus")
 OFFER_ORDER = ("ports", "cpus", "mem", "disk")
+# Resource bags repeat (identical agents); their protobuf form is built once. Callers copy
+# (`extend`/`CopyFrom`) and never mutate the cached messages.
+_PB_CACHE: dict[tuple[Resources, str | None, bool], list[mpb.Resource]] = {}
 
 
 class ResourceParseError(ValueError):
@@ -136,6 +139,15 @@ class Resources:
         return out
 
     def to_pb(self, *, allocation_role: str | None = None, agent_format: bool = False) -> list[mpb.Resource]:
+        cached = _PB_CACHE.get((self, allocation_role, agent_format))
+        if cached is None:
+            cached = self._to_pb(allocation_role, agent_format)
+            if len(_PB_CACHE) > 10000:
+                _PB_CACHE.clear()
+            _PB_CACHE[(self, allocation_role, agent_format)] = cached
+        return cached
+
+    def _to_pb(self, allocation_role: str | None, agent_format: bool) -> list[mpb.Resource]:
         """Protobuf resources.
 
         Offers (pre-reservation-refinement format) carry `role`; the agent's view carries

@@ -122,9 +122,10 @@ class EventStream:
         if not self.closed:
             self._queue.put_nowait(encode_record(encode_event(event, self.content_type)))
 
-    def send_encoded(self, record: bytes) -> None:
+    def send_payload(self, payload: bytes) -> None:
+        """An event already encoded in this stream's content type."""
         if not self.closed:
-            self._queue.put_nowait(record)
+            self._queue.put_nowait(encode_record(payload))
 
     def close(self) -> None:
         if not self.closed:
