@@ -126,7 +126,14 @@ def match(brokers: Iterable[Broker], offers: Sequence[Offer], placements: Iterab
         by_host.setdefault(slot.offer.hostname, []).append(position)
 
     candidates = sorted((b for b in brokers if b.active and b.task is None), key=lambda b: b.id)
-    compiled = {b.id: CompiledConstraints.of(b) for b in candidates if b.constraints}
+    compiled_by_text: dict[tuple[tuple[str, str], ...], CompiledConstraints] = {}
+    compiled: dict[int, CompiledConstraints] = {}
+    for candidate in candidates:
+        if candidate.constraints:
+            text = tuple(candidate.constraints.items())
+            if text not in compiled_by_text:
+                compiled_by_text[text] = CompiledConstraints.of(candidate)
+            compiled[candidate.id] = compiled_by_text[text]
     attributes = {a for c in compiled.values() for a, _ in c.items}
     index = PlacementIndex(placements, attributes)
 
