@@ -19,9 +19,18 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from kafka_mesos.api.control import BrokerLogError
+from kafka_mesos.core import reconcile as recon
 from kafka_mesos.core.constraints import placements_of
-from kafka_mesos.core.matching import match
-from kafka_mesos.core.model import TASK_RUNNING, TERMINAL_STATES, Broker, Task
+from kafka_mesos.core.lifecycle import (
+    Action,
+    KillTask,
+    ShutdownExecutor,
+    on_launch,
+    on_placement_failed,
+    on_status,
+)
+from kafka_mesos.core.matching import LaunchDecision, match
+from kafka_mesos.core.model import TASK_RUNNING, TERMINAL_STATES, Broker
 from kafka_mesos.mesos import calls
 from kafka_mesos.mesos.pb import mesos_pb2, scheduler_pb2
 from kafka_mesos.scheduler.decisions import (
@@ -32,8 +41,6 @@ from kafka_mesos.scheduler.decisions import (
 )
 from kafka_mesos.scheduler.logs import LogReplyError, LogRequests
 from kafka_mesos.scheduler.offer_interest import OfferCall, OfferInterest
-from kafka_mesos.scheduler.reconciliation import Reconciliation
-from kafka_mesos.scheduler.status_updates import apply_status
 from kafka_mesos.scheduler.taskids import broker_id_of, new_task_id
 from kafka_mesos.scheduler.translate import LaunchContext, Placement, core_offer, task_info
 
@@ -101,15 +108,18 @@ class Scheduler:
         self._wake = asyncio.Event()
         self._force_revive = False
         self._interest = OfferInterest(revive_interval=config.revive_interval)
-        self._reconciliation = Reconciliation(
-            first_wait=config.reconciliation_timeout, max_attempts=config.reconciliation_attempts
+        self._policy = recon.ReconcilePolicy(
+            first_delay=config.reconciliation_timeout, max_attempts=config.reconciliation_attempts,
+            interval=config.reconcile_interval,
         )
+        self._recon = recon.Reconciliation(gating=False)
+        self._last_periodic_reconcile: float | None = None
+        self._wanting: frozenset[int] = frozenset()
         self._kill_sent: dict[str, float] = {}
         self._logs = LogRequests()
         self._background: set[asyncio.Task[None]] = set()
         self._connected = False
         self._framework_id: str | None = cluster.framework_id
-        self._last_periodic_reconcile = 0.0
         self._stopping = False
 
     # ---- wiring ---------------------------------------------------------------------------------------
@@ -173,7 +183,7 @@ class Scheduler:
     async def _on_offers(self, offers: list[mesos_pb2.Offer]) -> None:
         now = self.clock()
         offer_ids = [o.id.value for o in offers]
-        if self._reconciliation.gate_closed:
+        if not self._recon.gate_open:
             await self._call(calls.decline(offer_ids, self.config.reconciling_refuse_seconds))
             return
         brokers = self.cluster.snapshot()
@@ -187,7 +197,7 @@ class Scheduler:
             await self._record_reasons({b.id: reason for b in wanting})
             await self._call(calls.decline(offer_ids, self.config.decline_seconds))
             return
-        placements, reasons = self._decide_placements(brokers, offers, now)
+        placements, reasons = self._decide_placements(brokers, offers, now)  # core decides
         launched = await self._persist_launches(placements, now)
         await self._record_reasons(reasons)
         used = await self._accept(launched)
@@ -198,44 +208,38 @@ class Scheduler:
 
     def _decide_placements(
         self, brokers: Mapping[int, Broker], offers: list[mesos_pb2.Offer], now: float
-    ) -> tuple[list[Placement], dict[int, str]]:
+    ) -> tuple[list[tuple[LaunchDecision, Placement]], dict[int, str]]:
         ctx = self.config.launch
         assert ctx is not None
         result = match(brokers.values(), [core_offer(o) for o in offers], placements_of(brokers.values()),
                        now, framework_role=self.config.role, executor_cpus=ctx.executor_cpus,
                        executor_mem=ctx.executor_mem)
-        placements = [
-            Placement(broker_id=d.broker_id, task_id=new_task_id(self.config.framework_name, d.broker_id),
-                      offer_id=d.offer_id, agent_id=d.agent_id, hostname=d.hostname, port=d.port, role=d.role,
-                      attributes=tuple(sorted(d.attributes.items())), task_resources=d.task_resources,
-                      executor_resources=d.executor_resources)
-            for d in result.launches
-        ]
+        placements = []
+        for d in result.launches:
+            task_id = new_task_id(self.config.framework_name, d.broker_id)
+            placement = Placement(
+                broker_id=d.broker_id, task_id=task_id, offer_id=d.offer_id, agent_id=d.agent_id,
+                hostname=d.hostname, port=d.port, role=d.role, attributes=tuple(sorted(d.attributes.items())),
+                task_resources=d.task_resources, executor_resources=d.executor_resources,
+            )
+            placements.append((d, placement))
         reasons = {broker_id: "; ".join(texts) for broker_id, texts in result.reasons.items() if texts}
         return placements, reasons
 
     async def _persist_launches(
-        self, placements: list[Placement], now: float
+        self, placements: list[tuple[LaunchDecision, Placement]], now: float
     ) -> list[tuple[Broker, Placement]]:
-        by_id = {p.broker_id: p for p in placements}
+        by_id = {p.broker_id: (d, p) for d, p in placements}
 
         def launch(broker: Broker) -> Broker:
             if not broker.active or broker.task is not None:
                 return broker  # the operator changed it meanwhile: do not launch
-            placement = by_id[broker.id]
-            broker.task = Task(
-                task_id=placement.task_id, agent_id=placement.agent_id, executor_id=placement.task_id,
-                hostname=placement.hostname, port=placement.port, launched_at=now, role=placement.role,
-                cpus=broker.cpus, mem=broker.mem, attributes=dict(placement.attributes),
-            )
-            broker.last_task_id = placement.task_id
-            broker.placement_reason = None
-            broker.needs_restart = False
-            return broker.with_event(now, "launched", f"{placement.task_id} on {placement.hostname}")
+            decision, placement = by_id[broker.id]
+            return on_launch(broker, decision, placement.task_id, placement.task_id, now)
 
         saved = await self.cluster.mutate(list(by_id), launch) if by_id else {}
         launched = []
-        for placement in placements:
+        for _, placement in placements:
             broker = saved.get(placement.broker_id)
             if broker is not None and broker.task is not None and broker.task.task_id == placement.task_id:
                 launched.append((broker, placement))
@@ -275,9 +279,7 @@ class Scheduler:
                if i in brokers and brokers[i].task is None and brokers[i].placement_reason != reason]
 
         def record(broker: Broker) -> Broker:
-            if broker.task is None:
-                broker.placement_reason = reasons[broker.id]
-            return broker
+            return on_placement_failed(broker, reasons[broker.id]) if broker.task is None else broker
 
         if ids:
             await self.cluster.mutate(ids, record)
@@ -287,19 +289,27 @@ class Scheduler:
     async def _on_update(self, status: mesos_pb2.TaskStatus) -> None:
         info = status_info(status)
         now = self.clock()
-        self._reconciliation.answered(info.task_id)
+        self._recon = recon.answered(self._recon, info.task_id)
         broker_id = broker_id_of(self.config.framework_name, info.task_id)
         broker = self.cluster.snapshot().get(broker_id) if broker_id is not None else None
-        kill = False
+        actions: list[Action] = []
         if broker is None:
-            kill = info.state not in TERMINAL_STATES
             log.info("update %s for unknown task %s", info.state, info.task_id)
+            if info.state not in TERMINAL_STATES:  # launched before a crash, or for a removed broker
+                actions.append(KillTask(info.task_id, info.agent_id, "unknown task"))
         else:
-            updated, kill = apply_status(broker, info, now)
+            updated, actions = self._status_change(broker, info, now)
             if updated is not broker:  # persist first ...
-                await self.cluster.mutate([broker.id], _status_applier(info, now))
-        if kill and info.agent_id:
-            await self._call(calls.kill(info.task_id, info.agent_id))
+                results: list[list[Action]] = []
+
+                def change(current: Broker) -> Broker:
+                    changed, current_actions = self._status_change(current, info, now)
+                    results.append(current_actions)
+                    return changed
+
+                await self.cluster.mutate([broker.id], change)
+                actions = results[-1] if results else actions
+        await self._perform(actions)
         if status.HasField("uuid"):  # ... acknowledge second, and only what Mesos will resend
             await self._call(calls.acknowledge(info.agent_id or "", info.task_id, status.uuid))
             log.debug("acknowledged %s of %s", info.state, info.task_id)
@@ -308,51 +318,70 @@ class Scheduler:
             self._wake.set()
         await self._adjust_offers()
 
+    @staticmethod
+    def _status_change(broker: Broker, info: StatusInfo, now: float) -> tuple[Broker, list[Action]]:
+        return on_status(broker, info.task_id, info.state, info.reason, info.message, info.data, now,
+                         agent_id=info.agent_id)
+
+    async def _perform(self, actions: list[Action]) -> None:
+        for action in actions:
+            if isinstance(action, KillTask):
+                log.info("killing task %s: %s", action.task_id, action.reason)
+                await self._call(calls.kill(action.task_id, action.agent_id))
+            elif isinstance(action, ShutdownExecutor):
+                log.info("shutting down executor %s: %s", action.executor_id, action.reason)
+                await self._call(calls.shutdown(action.executor_id, action.agent_id))
+
     # ---- reconciliation -------------------------------------------------------------------------------
 
     async def _start_reconciliation(self) -> None:
         brokers = self.cluster.snapshot()
-        tasks = {b.task.task_id: b.task.agent_id for b in brokers.values() if b.task is not None}
         ids = [b.id for b in brokers.values() if b.task is not None and not b.task.reconciling]
-
-        def mark(broker: Broker) -> Broker:
-            if broker.task is not None:
-                broker.task = dataclasses.replace(broker.task, reconciling=True)
-            return broker
-
         if ids:
-            await self.cluster.mutate(ids, mark)
-        self._reconciliation.start(tasks, time.monotonic())
-        await self._call(calls.reconcile())  # implicit: also reveals tasks we do not know
-        if tasks:
-            await self._call(calls.reconcile(tasks.items()))
-        self._last_periodic_reconcile = time.monotonic()
+            await self.cluster.mutate(ids, recon.mark_reconciling)
+        now = self.clock()
+        self._recon, request = recon.begin(self.cluster.snapshot().values(), now, self._policy)
+        self._last_periodic_reconcile = now
+        await self._send_reconcile(request)
+
+    async def _send_reconcile(self, request: recon.ReconcileRequest) -> None:
+        if request.implicit:
+            await self._call(calls.reconcile())  # implicit: also reveals tasks we do not know
+        if request.explicit:
+            await self._call(calls.reconcile((t.task_id, t.agent_id) for t in request.explicit))
 
     async def _reconcile_tick(self) -> None:
-        now = time.monotonic()
-        step = self._reconciliation.tick(now)
-        if step.retry:
-            log.info("reconciling %d task(s) again (attempt %d)", len(step.retry), step.attempt)
-            await self._call(calls.reconcile(step.retry.items()))
-        if step.give_up:
-            await self._declare_lost(step.give_up)
-        if (not self._reconciliation.active and self.config.reconcile_interval > 0
-                and now - self._last_periodic_reconcile >= self.config.reconcile_interval):
+        now = self.clock()
+        self._recon, request = recon.tick(self._recon, now, self._policy)
+        if request.explicit:
+            log.info("reconciling %d task(s) again (attempt %d)", len(request.explicit), self._recon.attempts)
+        await self._send_reconcile(request)
+        for ref in self._recon.given_up:
+            await self._give_up(ref)
+        if self._recon.finished and self.config.reconcile_interval > 0 and recon.periodic_due(
+                self._last_periodic_reconcile, now, self._policy):
+            brokers = self.cluster.snapshot().values()
+            self._recon, request = recon.begin(brokers, now, self._policy, gating=False)
             self._last_periodic_reconcile = now
-            tasks = {b.task.task_id: b.task.agent_id for b in self.cluster.snapshot().values() if b.task}
-            if tasks:
-                await self._call(calls.reconcile(tasks.items()))
+            await self._send_reconcile(request)
 
-    async def _declare_lost(self, tasks: Mapping[str, str]) -> None:
-        """Reconciliation never answered for these: treat them as lost and kill them in case they live."""
-        log.warning("reconciliation gave up on %d task(s); treating them as lost", len(tasks))
-        for task_id, agent_id in tasks.items():
-            status = StatusInfo(task_id=task_id, state="TASK_LOST", agent_id=agent_id,
-                                reason="REASON_RECONCILIATION", message="no answer to reconciliation")
-            broker_id = broker_id_of(self.config.framework_name, task_id)
-            if broker_id is not None:
-                await self.cluster.mutate([broker_id], _status_applier(status, self.clock()))
-            await self._call(calls.kill(task_id, agent_id))
+    async def _give_up(self, ref: recon.TaskRef) -> None:
+        """Reconciliation never answered for this task: lost (the broker relaunches) and killed for safety."""
+        log.warning("no reconciliation answer for task %s; treating it as lost", ref.task_id)
+        broker_id = broker_id_of(self.config.framework_name, ref.task_id)
+        now, attempts = self.clock(), self._recon.attempts
+        actions: list[Action] = [KillTask(ref.task_id, ref.agent_id, "reconciliation gave up")]
+        if broker_id is not None and broker_id in self.cluster.snapshot():
+            results: list[list[Action]] = []
+
+            def change(broker: Broker) -> Broker:
+                updated, give_up_actions = recon.give_up(broker, ref, now, attempts)
+                results.append(give_up_actions)
+                return updated
+
+            await self.cluster.mutate([broker_id], change)
+            actions = results[-1] if results else actions
+        await self._perform(actions)
 
     # ---- periodic work: kills, revive/suppress, timers -------------------------------------------------
 
@@ -427,8 +456,14 @@ class Scheduler:
     async def _adjust_offers(self, force_revive: bool = False) -> None:
         if not self._connected:
             return
-        wanting = bool(brokers_wanting_offers(self.cluster.snapshot().values(), self.clock()))
-        if self._reconciliation.gate_closed:
+        wanting_ids = frozenset(b.id for b in brokers_wanting_offers(self.cluster.snapshot().values(),
+                                                                     self.clock()))
+        # A broker that just became eligible (started, failover delay over, stickiness expired) needs the
+        # refuse filters of earlier declines cleared: that is a REVIVE even when offers are not suppressed.
+        force_revive = force_revive or bool(wanting_ids - self._wanting)
+        self._wanting = wanting_ids
+        wanting = bool(wanting_ids)
+        if not self._recon.gate_open:
             wanting = True  # offers are declined briefly until the gate opens; do not suppress meanwhile
         now = time.monotonic()
         decision = self._interest.decide(wanting, now, force_revive=force_revive)
@@ -467,7 +502,7 @@ class Scheduler:
         return {
             "connected": self._connected,
             "frameworkId": self._framework_id,
-            "reconciling": self._reconciliation.outstanding,
+            "reconciling": self._recon.outstanding,
             "suppressed": self._interest.suppressed,
         }
 
@@ -500,13 +535,6 @@ class Scheduler:
         task = asyncio.get_running_loop().create_task(runner(), name="scheduler-background")
         self._background.add(task)
         task.add_done_callback(self._background.discard)
-
-
-def _status_applier(info: StatusInfo, now: float) -> Callable[[Broker], Broker]:
-    def change(broker: Broker) -> Broker:
-        return apply_status(broker, info, now)[0]
-
-    return change
 
 
 def status_info(status: mesos_pb2.TaskStatus) -> StatusInfo:
