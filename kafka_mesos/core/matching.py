@@ -57,6 +57,13 @@ class MatchResult:
     # Earliest time a broker held back by its failover delay or stickiness may be placed anywhere.
     retry_at: float | None = None
 
+    def decline_seconds(self, now: float, *, idle: float = 3600.0, minimum: float = 1.0) -> float:
+        """``refuse_seconds`` for the offers not used: until the earliest held-back broker may be
+        placed (failover delay or stickiness ending), else ``idle`` (new work REVIVEs anyway)."""
+        if self.retry_at is None:
+            return idle
+        return max(minimum, min(idle, self.retry_at - now))
+
     def reason_text(self, broker_id: int) -> str | None:
         reasons = self.reasons.get(broker_id)
         return None if not reasons else "; ".join(reasons)

@@ -110,6 +110,8 @@ def test_failover_delay_holds_back() -> None:
     result = match([failing], [offer("a")], [], NOW)
     assert result.launches == [] and result.reasons[0][0].startswith("failover: 2 failure(s)")
     assert result.retry_at == NOW + 20
+    assert result.decline_seconds(NOW) == 20 and result.decline_seconds(NOW + 30) == 1.0
+    assert match([], [offer("a")], [], NOW).decline_seconds(NOW) == 3600
     assert match([failing], [offer("a")], [], NOW + 20).launches
 
 
