@@ -213,7 +213,7 @@ async def test_state_has_the_captured_shape(
     async with http.get(f"{mesos.master_url}/master/state") as response:
         assert response.headers["Content-Type"] == "application/json"
         ours: dict[str, Any] = await response.json()
-    captured = json.loads(CAPTURED_STATE.read_text())
+    captured = json.loads(await asyncio.to_thread(CAPTURED_STATE.read_text))
     assert set(ours) == set(captured)
     assert set(ours["slaves"][0]) == set(captured["slaves"][0])
     ours_fw, captured_fw = ours["frameworks"][0], captured["frameworks"][0]
