@@ -9,7 +9,7 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from kafka_mesos.executor.logs import KAFKA_STDERR, KAFKA_STDOUT
@@ -20,14 +20,24 @@ log = logging.getLogger(__name__)
 PR_SET_PDEATHSIG = 1
 
 
-def _die_with_parent() -> None:
-    """In the child before exec: get SIGKILL if the executor dies without stopping us (Linux only)."""
+def _parent_death_signal() -> Callable[[], None] | None:
+    """A pre-exec hook that makes the broker get SIGKILL if the executor dies without stopping it (Linux).
+
+    ``prctl`` is looked up here, in the parent: the child must not import anything between fork and exec.
+    """
     if not sys.platform.startswith("linux"):
-        return
-    with contextlib.suppress(Exception):
+        return None
+    try:
         import ctypes
 
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (ImportError, OSError, AttributeError):
+        return None
+
+    def hook() -> None:
+        prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+    return hook
 
 
 class BrokerProcess:
@@ -57,7 +67,7 @@ class BrokerProcess:
                 stdout=stdout,
                 stderr=stderr,
                 start_new_session=True,
-                preexec_fn=_die_with_parent,
+                preexec_fn=_parent_death_signal(),
             )
         finally:
             stdout.close()

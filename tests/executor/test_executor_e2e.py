@@ -281,3 +281,30 @@ async def test_sigterm_stops_the_broker_and_reports_killed(
     assert process_gone(pid)
     with kazoo(spec.zookeeper_connect) as zk:
         assert zk.exists("/brokers/ids/1001") is None
+
+
+async def test_a_broker_that_ignores_sigterm_is_killed_after_the_grace_period(
+    executor_factory: StartExecutor, zk_chroot: ZkChroot
+) -> None:
+    running = await executor_factory(extra_env={"STANDIN_IGNORE_SIGTERM": "1"})
+    spec = make_spec(zk_chroot, stop_grace_seconds=0.5)
+    await running.agent.launch(make_task(spec))
+    pid = broker_pid(await running.wait_state("TASK_STARTING"))
+    await running.wait_state("TASK_RUNNING")
+    await running.agent.kill("kafka-1001-6d1f")
+    killed = await running.wait_state("TASK_KILLED")
+    assert "forcibly" in killed.message
+    assert await asyncio.wait_for(running.process.wait(), 60) == 0
+    assert process_gone(pid)
+
+
+async def test_executor_killed_outright_takes_the_broker_with_it(
+    executor_factory: StartExecutor, zk_chroot: ZkChroot
+) -> None:
+    running = await executor_factory()
+    await running.agent.launch(make_task(make_spec(zk_chroot)))
+    pid = broker_pid(await running.wait_state("TASK_STARTING"))
+    await running.wait_state("TASK_RUNNING")
+    running.process.kill()  # SIGKILL: no chance to stop the broker itself
+    await running.process.wait()
+    await wait_until_async(lambda: process_gone(pid), 30, message="broker died with its executor")

@@ -133,7 +133,10 @@ def main(argv):
         "timestamp": str(int(time.time() * 1000)),
     }
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    if os.environ.get("STANDIN_IGNORE_SIGTERM"):  # a broker that hangs on shutdown
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    else:
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     path = f"/brokers/ids/{broker_id}"
     gate = os.environ.get("STANDIN_REGISTER_GATE")
