@@ -18,6 +18,7 @@ from kafka_mesos.api.params import Params
 from kafka_mesos.api.routes import Route
 from kafka_mesos.api.topics import topic_routes
 from kafka_mesos.core.errors import ValidationError
+from kafka_mesos.state.errors import ConflictError, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -91,11 +92,10 @@ async def _json_errors(
 
 
 def _state_error(e: Exception) -> ApiError | None:
-    """The store's errors by name: a conflicting writer → 409, the store down → 503."""
-    names = {cls.__name__ for cls in type(e).__mro__}
-    if "ConflictError" in names:
+    """A conflicting writer (another scheduler on the same store) → 409, the store down → 503."""
+    if isinstance(e, ConflictError):
         return ApiError(f"conflicting change, try again: {e}", None, status=409)
-    if "StoreUnavailable" in names:
+    if isinstance(e, StoreUnavailable):
         return ApiError(f"storage unavailable: {e}", None, status=503)
     return None
 

@@ -26,7 +26,7 @@ class ApiCluster(Protocol):
         or nothing. An exception from `decide` (or the store) leaves everything unchanged."""
         ...
 
-    async def wait_changed(self, timeout: float) -> None:  # noqa: ASYNC109
+    async def wait_changed(self, timeout: float) -> object:  # noqa: ASYNC109
         """Return when the brokers changed (or after `timeout` seconds, whichever is first)."""
         ...
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -9,14 +9,21 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from kafka_mesos.api.app import build_app
-from tests.api.support import FollowingScheduler, MemoryCluster
+from kafka_mesos.core.model import Broker
+from kafka_mesos.state import ClusterState
+from tests.api.support import FollowingScheduler, open_cluster
 
 
 @dataclass
 class Api:
     client: TestClient  # type: ignore[type-arg]
-    cluster: MemoryCluster
+    cluster: ClusterState
     control: FollowingScheduler
+    state_file: Path
+
+    @property
+    def brokers(self) -> Mapping[int, Broker]:
+        return self.cluster.snapshot()
 
     async def post(self, path: str, **params: Any) -> tuple[int, dict[str, Any]]:
         """A form POST, as mesos/kafka's CLI sends it (True → bare flag)."""
@@ -45,10 +52,14 @@ def served_files(tmp_path: Path) -> dict[str, Path]:
 
 
 @pytest.fixture
-async def api(served_files: dict[str, Path]) -> AsyncIterator[Api]:
-    cluster = MemoryCluster()
+async def api(served_files: dict[str, Path], tmp_path: Path) -> AsyncIterator[Api]:
+    state_file = tmp_path / "kafka-mesos.json"
+    cluster = await open_cluster(state_file)
     control = FollowingScheduler(cluster)
     app = build_app(cluster, control, files=served_files)
-    async with TestClient(TestServer(app, host="127.0.0.1")) as client:
-        yield Api(client, cluster, control)
-        await control.drain()
+    try:
+        async with TestClient(TestServer(app, host="127.0.0.1")) as client:
+            yield Api(client, cluster, control, state_file)
+            await control.drain()
+    finally:
+        await cluster.close()

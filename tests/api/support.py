@@ -1,63 +1,36 @@
-"""Test doubles for the API: an in-memory cluster state and a scheduler that makes observed state
-follow desired state when woken (so start/stop/restart can be waited for)."""
+"""Test helpers for the API: the real ClusterState over a file store, a scheduler double that makes
+observed state follow desired state when woken, and the API served from a background thread."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from aiohttp import web
 
 from kafka_mesos.api.app import build_app
-from kafka_mesos.api.cluster import Changes
 from kafka_mesos.api.control import BrokerLogError, IdleControl
 from kafka_mesos.core.model import TASK_RUNNING, Broker, Task
+from kafka_mesos.state import ClusterState, FileStore, Store
+
+T = TypeVar("T")
 
 
-class MemoryCluster:
-    """The ApiCluster contract over a dict, with the same all-or-nothing and locking behaviour."""
+async def open_cluster(path: Path) -> ClusterState:
+    return await ClusterState.open(FileStore(path, fsync=False))
 
-    def __init__(self) -> None:
-        self.brokers: dict[int, Broker] = {}
-        self.framework_id: str | None = "fw-test"
-        self.writes = 0
-        self._lock = asyncio.Lock()
-        self._changed = asyncio.Event()
 
-    def snapshot(self) -> Mapping[int, Broker]:
-        return dict(self.brokers)
+async def open_cluster_on(store: Store) -> ClusterState:
+    return await ClusterState.open(store)
 
-    async def transact(self, decide: Callable[[Mapping[int, Broker]], Changes]) -> Changes:
-        async with self._lock:
-            changes = decide(dict(self.brokers))
-            await asyncio.sleep(0)  # a write takes time: let other requests interleave
-            for broker_id, broker in changes.items():
-                if broker is None:
-                    self.brokers.pop(broker_id, None)
-                else:
-                    self.brokers[broker_id] = broker
-            self.writes += 1
-            self._notify()
-            return changes
 
-    def _notify(self) -> None:
-        self._changed.set()
-        self._changed = asyncio.Event()
-
-    async def wait_changed(self, timeout: float) -> None:  # noqa: ASYNC109
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._changed.wait(), timeout)
-
-    async def healthy(self) -> bool:
-        return True
-
-    def dump(self) -> dict[int, dict[str, Any]]:
-        return {i: b.to_dict() for i, b in sorted(self.brokers.items())}
+def dump(cluster: ClusterState) -> dict[int, dict[str, Any]]:
+    return {i: b.to_dict() for i, b in sorted(cluster.snapshot().items())}
 
 
 def running_task(broker_id: int) -> Task:
@@ -66,11 +39,22 @@ def running_task(broker_id: int) -> Task:
                 endpoint=f"agent1:{31000 + broker_id}", attributes={"rack": "r1"})
 
 
-class FollowingScheduler(IdleControl):
-    """On wake, after a moment, gives active brokers a running task and takes inactive brokers' away.
-    `follow=False` never changes observed state (a scheduler that cannot place anything)."""
+async def observe(cluster: ClusterState, tasks: Mapping[int, Task | None], active: bool | None = None,
+                  **fields: Any) -> None:
+    """What the scheduler would record: observed tasks (and, for set-up, desired state)."""
 
-    def __init__(self, cluster: MemoryCluster | None = None, follow: bool = True) -> None:
+    def change(broker: Broker) -> Broker:
+        changed = replace(broker, task=tasks[broker.id], **fields)
+        return changed if active is None else replace(changed, active=active)
+
+    await cluster.mutate(list(tasks), change)
+
+
+class FollowingScheduler(IdleControl):
+    """On wake, a moment later, gives active brokers a running task and takes inactive brokers' away.
+    With `follow = False` observed state never changes (a scheduler that cannot place anything)."""
+
+    def __init__(self, cluster: ClusterState | None = None, follow: bool = True) -> None:
         super().__init__()
         self.cluster = cluster
         self.follow = follow
@@ -89,7 +73,7 @@ class FollowingScheduler(IdleControl):
         assert self.cluster is not None
         await asyncio.sleep(0.01)
 
-        def decide(brokers: Mapping[int, Broker]) -> Changes:
+        def decide(brokers: Mapping[int, Broker]) -> dict[int, Broker | None]:
             changes: dict[int, Broker | None] = {}
             for broker in brokers.values():
                 if broker.active and broker.task is None:
@@ -115,65 +99,62 @@ class FollowingScheduler(IdleControl):
         return "\n".join(self.logs[broker_id].splitlines()[-lines:]) + "\n"
 
 
-def set_tasks(cluster: MemoryCluster, tasks: Mapping[int, Task | None], active: bool | None = None) -> None:
-    for broker_id, task in tasks.items():
-        broker = replace(cluster.brokers[broker_id], task=task)
-        if active is not None:
-            broker = replace(broker, active=active)
-        cluster.brokers[broker_id] = broker
-
-
 class ThreadedApi:
     """The API on a real 127.0.0.1 socket, served from a loop in a background thread (for the CLI)."""
 
-    def __init__(self, files: Mapping[str, Path] | None = None, follow: bool = True) -> None:
+    def __init__(self, state_file: Path, files: Mapping[str, Path] | None = None) -> None:
+        self.state_file = state_file
         self.files = dict(files or {})
-        self.follow = follow
         self.loop = asyncio.new_event_loop()
         self.url = ""
-        self.cluster: MemoryCluster
+        self.cluster: ClusterState
         self.control: FollowingScheduler
         self._runner: web.AppRunner | None = None
         self._thread = threading.Thread(target=self.loop.run_forever, name="test-api", daemon=True)
 
-    def call(self, fn: Callable[[], Any]) -> Any:
-        """Run `fn` on the server's loop (state must only be touched there)."""
+    def run(self, coroutine: Callable[[], Coroutine[Any, Any, T]]) -> T:
+        """Run a coroutine on the server's loop (state must only be touched there)."""
+        return asyncio.run_coroutine_threadsafe(coroutine(), self.loop).result(10)
 
-        async def run() -> Any:
+    def call(self, fn: Callable[[], T]) -> T:
+        async def run() -> T:
             return fn()
 
-        return asyncio.run_coroutine_threadsafe(run(), self.loop).result(10)
+        return self.run(run)
+
+    def brokers(self) -> Mapping[int, Broker]:
+        return self.call(lambda: dict(self.cluster.snapshot()))
 
     def start(self) -> None:
         self._thread.start()
-        asyncio.run_coroutine_threadsafe(self._start(), self.loop).result(10)
+        self.run(self._start)
 
     async def _start(self) -> None:
-        self.cluster = MemoryCluster()
-        self.control = FollowingScheduler(self.cluster, follow=self.follow)
+        self.cluster = await open_cluster(self.state_file)
+        self.control = FollowingScheduler(self.cluster)
         app = build_app(self.cluster, self.control, files=self.files)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
-        sockets = self._runner.addresses
-        self.url = f"http://127.0.0.1:{sockets[0][1]}"
+        self.url = f"http://127.0.0.1:{self._runner.addresses[0][1]}"
 
     async def _stop(self) -> None:
         await self.control.drain()
         if self._runner is not None:
             await self._runner.cleanup()
+        await self.cluster.close()
 
     def stop(self) -> None:
-        asyncio.run_coroutine_threadsafe(self._stop(), self.loop).result(10)
+        self.run(self._stop)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(10)
         self.loop.close()
 
 
 @contextlib.contextmanager
-def threaded_api(files: Mapping[str, Path] | None = None, follow: bool = True) -> Iterator[ThreadedApi]:
-    api = ThreadedApi(files, follow)
+def threaded_api(state_file: Path, files: Mapping[str, Path] | None = None) -> Iterator[ThreadedApi]:
+    api = ThreadedApi(state_file, files)
     api.start()
     try:
         yield api

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from tests.api.conftest import Api
-from tests.api.support import running_task, set_tasks
+from tests.api.support import dump, observe, running_task
 
 BAD_REQUESTS: list[tuple[str, str, dict[str, Any], str, str]] = [
     # (case, path, params, field, words in the message)
@@ -55,7 +55,7 @@ BAD_REQUESTS: list[tuple[str, str, dict[str, Any], str, str]] = [
 async def populated(api: Api) -> Api:
     status, _ = await api.post("/api/broker/add", broker="0..3", mem="2048", heap="1024")
     assert status == 200
-    set_tasks(api.cluster, {0: running_task(0)}, active=True)
+    await observe(api.cluster, {0: running_task(0)}, active=True)
     return api
 
 
@@ -64,15 +64,17 @@ async def populated(api: Api) -> Api:
 async def test_bad_request_is_refused_naming_the_field_and_changes_nothing(
     populated: Api, path: str, params: dict[str, Any], field: str, words: str
 ) -> None:
-    before = populated.cluster.dump()
-    writes = populated.cluster.writes
+    before = dump(populated.cluster)
+    stored = populated.state_file.read_bytes()
+    writes = populated.cluster.generation
     status, answer = await populated.post(path, **params)
     assert status == 400, answer
     assert answer["code"] == 400
     assert answer["field"] == field, answer
     assert words in answer["error"], answer
-    assert populated.cluster.dump() == before
-    assert populated.cluster.writes == writes
+    assert dump(populated.cluster) == before
+    assert populated.cluster.generation == writes
+    assert populated.state_file.read_bytes() == stored
     assert populated.control.wakes == 0
 
 
@@ -82,11 +84,11 @@ async def test_a_json_body_that_is_not_an_object_is_refused(api: Api) -> None:
     response = await api.client.post("/api/broker/add", data=b"{not json", headers={"Content-Type":
                                                                                     "application/json"})
     assert response.status == 400 and "invalid JSON" in (await response.json())["error"]
-    assert api.cluster.brokers == {}
+    assert api.brokers == {}
 
 
 async def test_the_same_parameter_twice_with_different_values_is_refused(api: Api) -> None:
     response = await api.client.post("/api/broker/add?broker=1", data={"broker": "2"})
     answer = await response.json()
     assert response.status == 400 and answer["field"] == "broker"
-    assert api.cluster.brokers == {}
+    assert api.brokers == {}

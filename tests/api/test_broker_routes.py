@@ -6,7 +6,7 @@ import asyncio
 
 from kafka_mesos.core.model import TASK_RUNNING
 from tests.api.conftest import Api
-from tests.api.support import ids_of, running_task, set_tasks
+from tests.api.support import dump, ids_of, observe, running_task
 
 
 async def test_add_twenty_brokers_like_the_seed(api: Api) -> None:
@@ -18,8 +18,8 @@ async def test_add_twenty_brokers_like_the_seed(api: Api) -> None:
     assert (first["cpus"], first["mem"], first["heap"]) == (0.01, 256, 128)
     assert first["options"] == "num.io.threads=1"
     assert first["active"] is False and first["state"] == "stopped"
-    assert sorted(api.cluster.brokers) == list(range(1000, 1020))
-    assert api.cluster.brokers[1019].options == {"num.io.threads": "1"}
+    assert sorted(api.brokers) == list(range(1000, 1020))
+    assert api.brokers[1019].options == {"num.io.threads": "1"}
 
 
 async def test_parameters_from_query_string_form_and_json(api: Api) -> None:
@@ -29,16 +29,16 @@ async def test_parameters_from_query_string_form_and_json(api: Api) -> None:
     assert status == 200
     status, _ = await api.post_json("/api/broker/add", {"broker": 2, "heap": 512, "failoverMaxTries": 3})
     assert status == 200
-    assert api.cluster.brokers[0].cpus == 0.5
-    assert api.cluster.brokers[1].mem == 4096
-    assert api.cluster.brokers[2].heap == 512 and api.cluster.brokers[2].failover.max_tries == 3
+    assert api.brokers[0].cpus == 0.5
+    assert api.brokers[1].mem == 4096
+    assert api.brokers[2].heap == 512 and api.brokers[2].failover.max_tries == 3
 
 
 async def test_list_selects_by_expression_and_defaults_to_all(api: Api) -> None:
     await api.post("/api/broker/add", broker="0..4")
     assert ids_of((await api.get("/api/broker/list"))[1]) == ["0", "1", "2", "3", "4"]
     assert ids_of((await api.post("/api/broker/list", broker="1,3..4"))[1]) == ["1", "3", "4"]
-    set_tasks(api.cluster, {2: running_task(2)}, active=True)
+    await observe(api.cluster, {2: running_task(2)}, active=True)
     _, answer = await api.get("/api/broker/list", broker="*[rack=r1]")
     assert ids_of(answer) == ["2"]
     assert answer["brokers"][0]["task"]["endpoint"] == "agent1:31002"
@@ -48,47 +48,47 @@ async def test_update_changes_only_given_options_and_empty_unsets(api: Api) -> N
     await api.post("/api/broker/add", broker="0", cpus="2", port="31092", options="a=1")
     status, answer = await api.post("/api/broker/update", broker="0", mem="4096", port="")
     assert status == 200
-    broker = api.cluster.brokers[0]
+    broker = api.brokers[0]
     assert (broker.cpus, broker.mem, broker.port, broker.options) == (2.0, 4096, None, {"a": "1"})
     assert "port" not in answer["brokers"][0]
     await api.post("/api/broker/update", broker="0", options="b=2")
-    assert api.cluster.brokers[0].options == {"b": "2"}  # a map replaces the whole map
+    assert api.brokers[0].options == {"b": "2"}  # a map replaces the whole map
 
 
 async def test_update_of_a_running_broker_marks_it_needing_restart(api: Api) -> None:
     await api.post("/api/broker/add", broker="0")
-    set_tasks(api.cluster, {0: running_task(0)}, active=True)
+    await observe(api.cluster, {0: running_task(0)}, active=True)
     _, answer = await api.post("/api/broker/update", broker="0", cpus="2")
     assert answer["brokers"][0]["needsRestart"] is True
-    assert api.cluster.brokers[0].needs_restart
+    assert api.brokers[0].needs_restart
 
 
 async def test_remove_refuses_active_brokers_and_removes_stopped_ones(api: Api) -> None:
     await api.post("/api/broker/add", broker="0..2")
-    set_tasks(api.cluster, {1: running_task(1)}, active=True)
-    before = api.cluster.dump()
+    await observe(api.cluster, {1: running_task(1)}, active=True)
+    before = dump(api.cluster)
     status, answer = await api.post("/api/broker/remove", broker="0..2")
     assert status == 400 and answer["field"] == "broker" and "broker 1 is active" in answer["error"]
-    assert api.cluster.dump() == before
+    assert dump(api.cluster) == before
     status, answer = await api.post("/api/broker/remove", broker="0,2")
     assert (status, answer) == (200, {"ids": ["0", "2"]})
-    assert sorted(api.cluster.brokers) == [1]
+    assert sorted(api.brokers) == [1]
 
 
 async def test_remove_refuses_a_broker_whose_task_is_still_stopping(api: Api) -> None:
     await api.post("/api/broker/add", broker="0")
-    set_tasks(api.cluster, {0: running_task(0)}, active=False)
+    await observe(api.cluster, {0: running_task(0)}, active=False)
     status, answer = await api.post("/api/broker/remove", broker="0")
     assert status == 400 and "still stopping" in answer["error"]
-    assert 0 in api.cluster.brokers
+    assert 0 in api.brokers
 
 
 async def test_clone_copies_settings_not_state(api: Api) -> None:
     await api.post("/api/broker/add", broker="0", cpus="0.5", mem="512", heap="256", options="x=1")
-    set_tasks(api.cluster, {0: running_task(0)}, active=True)
+    await observe(api.cluster, {0: running_task(0)}, active=True)
     status, answer = await api.post("/api/broker/clone", broker="5..6", source="0")
     assert status == 200 and ids_of(answer) == ["5", "6"]
-    clone = api.cluster.brokers[6]
+    clone = api.brokers[6]
     assert (clone.cpus, clone.mem, clone.heap, clone.options) == (0.5, 512, 256, {"x": "1"})
     assert clone.task is None and not clone.active
     status, answer = await api.post("/api/broker/clone", broker="7", source="9")
@@ -109,7 +109,7 @@ async def test_start_waits_until_the_brokers_are_observed_running(api: Api) -> N
     status, answer = await api.post("/api/broker/start", broker="0..2", timeout="30s")
     assert status == 200 and answer["status"] == "started"
     assert [b["task"]["state"] for b in answer["brokers"]] == ["running"] * 3
-    assert all(b.task is not None and b.task.state == TASK_RUNNING for b in api.cluster.brokers.values())
+    assert all(b.task is not None and b.task.state == TASK_RUNNING for b in api.brokers.values())
 
 
 async def test_start_answers_timeout_when_brokers_do_not_come_up(api: Api) -> None:
@@ -128,10 +128,7 @@ async def test_start_wait_ends_when_the_observed_state_changes(api: Api) -> None
     await asyncio.sleep(0.05)
     assert not request.done()
 
-    def observe(brokers):  # type: ignore[no-untyped-def]
-        return {0: __import__("dataclasses").replace(brokers[0], task=running_task(0))}
-
-    await api.cluster.transact(observe)
+    await observe(api.cluster, {0: running_task(0)})
     status, answer = await asyncio.wait_for(request, 10)
     assert (status, answer["status"]) == (200, "started")
 
@@ -150,21 +147,21 @@ async def test_stop_waits_until_tasks_are_gone_and_force_reaches_the_scheduler(a
 async def test_restart_rolls_one_broker_at_a_time(api: Api) -> None:
     await api.post("/api/broker/add", broker="0..2")
     await api.post("/api/broker/start", broker="0..2", timeout="30s")
-    old_tasks = {i: b.task for i, b in api.cluster.brokers.items()}
+    old_tasks = {i: b.task for i, b in api.brokers.items()}
     status, answer = await api.post("/api/broker/restart", broker="0..2", timeout="30s",
                                     noWaitForReplication=True)
     assert status == 200 and answer["status"] == "restarted" and ids_of(answer) == ["0", "1", "2"]
-    assert all(b.active and b.task is not None and b.task.running for b in api.cluster.brokers.values())
-    assert all(api.cluster.brokers[i].task is not old_tasks[i] for i in old_tasks)
+    assert all(b.active and b.task is not None and b.task.running for b in api.brokers.values())
+    assert all(api.brokers[i].task is not old_tasks[i] for i in old_tasks)
 
 
 async def test_restart_reports_where_it_stopped_on_timeout(api: Api) -> None:
     await api.post("/api/broker/add", broker="0")
-    set_tasks(api.cluster, {0: running_task(0)}, active=True)
+    await observe(api.cluster, {0: running_task(0)}, active=True)
     api.control.follow = False
     status, answer = await api.post("/api/broker/restart", broker="0", timeout="200ms")
     assert (status, answer["status"], answer["message"]) == (200, "timeout", "broker 0 timeout on stop")
-    assert api.cluster.brokers[0].active is False  # left where it stopped, as reported
+    assert api.brokers[0].active is False  # left where it stopped, as reported
 
 
 async def test_restart_refuses_inactive_brokers(api: Api) -> None:
@@ -175,7 +172,7 @@ async def test_restart_refuses_inactive_brokers(api: Api) -> None:
 
 async def test_log_returns_the_executors_lines(api: Api) -> None:
     await api.post("/api/broker/add", broker="0..1")
-    set_tasks(api.cluster, {0: running_task(0)}, active=True)
+    await observe(api.cluster, {0: running_task(0)}, active=True)
     api.control.logs[0] = "one\ntwo\nthree\n"
     status, answer = await api.post("/api/broker/log", broker="0", name="server.log", lines="2")
     assert (status, answer) == (200, {"status": "ok", "content": "two\nthree\n"})
@@ -189,10 +186,11 @@ async def test_log_returns_the_executors_lines(api: Api) -> None:
 
 
 async def test_g1_routes(api: Api) -> None:
+    await api.cluster.set_framework_id("fw-test")
     status, answer = await api.post("/api/brokers/add", id="0..1", cpus="0.5")
     assert status == 200 and ids_of(answer) == ["0", "1"]
     status, answer = await api.post("/api/brokers/update", id="1", mem="1025", heap="1024")
-    assert status == 200 and api.cluster.brokers[1].mem == 1025
+    assert status == 200 and api.brokers[1].mem == 1025
     status, answer = await api.get("/api/brokers/status")
     assert status == 200 and answer["frameworkId"] == "fw-test" and ids_of(answer) == ["0", "1"]
     status, answer = await api.post("/api/brokers/start", id="0", timeout="30s")
@@ -211,7 +209,7 @@ async def test_concurrent_writers_to_different_brokers_all_persist(api: Api) -> 
     adds = [api.post("/api/broker/add", broker=str(i), cpus="0.1") for i in range(50)]
     results = await asyncio.gather(*adds)
     assert all(status == 200 for status, _ in results)
-    assert sorted(api.cluster.brokers) == list(range(50))
+    assert sorted(api.brokers) == list(range(50))
 
 
 async def test_concurrent_writes_to_one_broker_lose_no_update(api: Api) -> None:
@@ -222,7 +220,7 @@ async def test_concurrent_writes_to_one_broker_lose_no_update(api: Api) -> None:
     results = await asyncio.gather(*(api.post("/api/broker/update", broker="0", **{k: v})
                                      for k, v in changes.items()))
     assert all(status == 200 for status, _ in results)
-    broker = api.cluster.brokers[0]
+    broker = api.brokers[0]
     assert (broker.cpus, broker.volume, broker.bind_address, broker.jvm_options) == (3.0, "v1", "10.0.0.*",
                                                                                      "-Xss1m")
     assert (broker.stickiness.period, broker.failover.max_tries) == (300.0, 4)

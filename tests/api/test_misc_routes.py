@@ -8,8 +8,9 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from kafka_mesos.api.app import build_app
+from kafka_mesos.state import ConflictError, StoreUnavailable
 from tests.api.conftest import Api
-from tests.api.support import FollowingScheduler, MemoryCluster
+from tests.api.support import FollowingScheduler, open_cluster
 
 
 async def test_health_reports_store_and_scheduler(api: Api) -> None:
@@ -18,15 +19,19 @@ async def test_health_reports_store_and_scheduler(api: Api) -> None:
     assert answer == {"status": "ok", "store": "ok", "scheduler": {"connected": True, "reconciling": 0}}
 
 
-async def test_health_is_503_when_the_store_is_unreachable() -> None:
-    class Down(MemoryCluster):
-        async def healthy(self) -> bool:
-            return False
-
-    app = build_app(Down(), FollowingScheduler())
-    async with TestClient(TestServer(app, host="127.0.0.1")) as client:
-        response = await client.get("/health")
-        assert response.status == 503 and (await response.json())["store"] == "unreachable"
+async def test_health_is_503_when_the_store_is_unreachable(tmp_path: Path) -> None:
+    (tmp_path / "state").mkdir()
+    cluster = await open_cluster(tmp_path / "state" / "kafka-mesos.json")
+    (tmp_path / "state").rename(tmp_path / "elsewhere")  # the store's directory is gone
+    try:
+        app = build_app(cluster, FollowingScheduler())
+        async with TestClient(TestServer(app, host="127.0.0.1")) as client:
+            response = await client.get("/health")
+            answer = await response.json()
+    finally:
+        (tmp_path / "elsewhere").rename(tmp_path / "state")
+        await cluster.close()
+    assert response.status == 503 and answer["store"] == "unreachable"
 
 
 async def test_openapi_describes_every_route_and_parameter(api: Api) -> None:
@@ -81,3 +86,20 @@ async def test_unknown_route_is_a_json_404(api: Api) -> None:
     assert status == 404 and answer["error"] == "uri not found: /api/broker/explode"
     response = await api.client.delete("/api/broker/list")
     assert response.status == 405 and (await response.json())["code"] == 405
+
+
+async def test_store_failures_become_503_and_409(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    async def unavailable(writes: object) -> object:
+        raise StoreUnavailable("ZooKeeper is not reachable")
+
+    monkeypatch.setattr(api.cluster.store, "put_brokers", unavailable)
+    status, answer = await api.post("/api/broker/add", broker="0")
+    assert (status, answer["code"]) == (503, 503) and "ZooKeeper is not reachable" in answer["error"]
+
+    async def conflict(writes: object) -> object:
+        raise ConflictError("broker 0 was changed by someone else")
+
+    monkeypatch.setattr(api.cluster.store, "put_brokers", conflict)
+    status, answer = await api.post("/api/broker/add", broker="0")
+    assert status == 409 and "someone else" in answer["error"]
+    assert dict(api.brokers) == {}

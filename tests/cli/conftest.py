@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
@@ -12,8 +13,8 @@ Run = Callable[..., Result]
 
 
 @pytest.fixture
-def server() -> Iterator[ThreadedApi]:
-    with threaded_api() as api:
+def server(tmp_path: Path) -> Iterator[ThreadedApi]:
+    with threaded_api(tmp_path / "kafka-mesos.json") as api:
         yield api
 
 

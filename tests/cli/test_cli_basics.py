@@ -69,7 +69,7 @@ def test_api_url_from_option_then_env_then_properties(runner: CliRunner, tmp_pat
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     dead = f"http://127.0.0.1:{free_port()}"
     monkeypatch.chdir(tmp_path)
-    with threaded_api() as server:
+    with threaded_api(tmp_path / "kafka-mesos.json") as server:
         properties = f"# defaults\napi={server.url}/\nzk=127.0.0.1:2181\n"
         (tmp_path / "kafka-mesos.properties").write_text(properties)
         assert runner.invoke(cli, ["broker", "list"]).stdout == "no brokers\n"
@@ -90,7 +90,7 @@ def test_default_api_url_is_the_schedulers_default(runner: CliRunner, tmp_path: 
 
 def test_kafka_mesos_sh_runs_commands_without_tracebacks(tmp_path: Path) -> None:
     env = {**os.environ, "KM_API": f"http://127.0.0.1:{free_port()}"}
-    with threaded_api() as server:
+    with threaded_api(tmp_path / "kafka-mesos.json") as server:
         ok = subprocess.run([str(ROOT / "kafka-mesos.sh"), "add", "0..1", "--api", server.url, "--mem", "512",
                              "--heap", "256"], capture_output=True, text=True, env=env, timeout=60,
                             cwd=tmp_path)

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from pathlib import Path
 
-from tests.api.support import ThreadedApi, running_task
+from tests.api.support import ThreadedApi, observe, running_task
 from tests.cli.conftest import Run
 
 
@@ -19,7 +18,7 @@ def test_the_seeds_add_prints_twenty_brokers(run: Run, server: ThreadedApi) -> N
     assert [line for line in lines if line.startswith("  id: ")] == [f"  id: {i}" for i in range(1000, 1020)]
     assert "  resources: cpus:0.01, mem:256, heap:128, port:auto" in lines
     assert "  options: num.io.threads=1" in lines
-    assert sorted(server.call(lambda: list(server.cluster.brokers))) == list(range(1000, 1020))
+    assert sorted(server.brokers()) == list(range(1000, 1020))
 
 
 def test_broker_list_human_quiet_and_json(run: Run) -> None:
@@ -46,7 +45,7 @@ def test_update_remove_and_clone(run: Run, server: ThreadedApi) -> None:
     assert result.stdout.startswith("brokers added:\n") and result.stdout.count("cpus:2.00") == 2
     assert run("broker", "remove", "5").stdout == "broker 5 removed\n"
     assert run("remove", "0,6").stdout == "brokers 0,6 removed\n"
-    assert server.call(lambda: sorted(server.cluster.brokers)) == [1]
+    assert sorted(server.brokers()) == [1]
 
 
 def test_start_stop_restart(run: Run, server: ThreadedApi) -> None:
@@ -67,12 +66,8 @@ def test_start_stop_restart(run: Run, server: ThreadedApi) -> None:
 def test_start_timeout_is_one_error_line_with_the_reason(run: Run, server: ThreadedApi) -> None:
     run("add", "0")
 
-    def unplaceable() -> None:
-        server.control.follow = False
-        server.cluster.brokers[0] = replace(server.cluster.brokers[0],
-                                            placement_reason="agent a1: mem 256 < 2048")
-
-    server.call(unplaceable)
+    server.control.follow = False
+    server.run(lambda: observe(server.cluster, {0: None}, placement_reason="agent a1: mem 256 < 2048"))
     result = run("start", "0", "--timeout", "100ms")
     assert result.exit_code == 1
     assert result.stdout == ""
@@ -85,21 +80,20 @@ def test_start_timeout_is_one_error_line_with_the_reason(run: Run, server: Threa
 def test_log(run: Run, server: ThreadedApi) -> None:
     run("add", "0")
 
-    def running() -> None:
-        server.cluster.brokers[0] = replace(server.cluster.brokers[0], active=True, task=running_task(0))
-        server.control.logs[0] = "a\nb\nc\n"
-
-    server.call(running)
+    server.run(lambda: observe(server.cluster, {0: running_task(0)}, active=True))
+    server.control.logs[0] = "a\nb\nc\n"
     result = run("broker", "log", "0", "--name", "server.log", "--lines", "2")
     assert (result.exit_code, result.stdout) == (0, "b\nc\n")
     result = run("broker", "log", "0", "--name", "controller.log")
     assert result.exit_code == 1 and result.stderr == "Error: controller.log doesn't exist\n"
 
 
-def test_status_g1(run: Run) -> None:
+def test_status_g1(run: Run, server: ThreadedApi) -> None:
     run("add", "3")
     result = run("status")
-    assert result.stdout.startswith("cluster:\n  framework-id: fw-test\nbroker:\n  id: 3\n")
+    assert result.stdout.startswith("cluster:\n  framework-id: (not registered yet)\nbroker:\n  id: 3\n")
+    server.run(lambda: server.cluster.set_framework_id("fw-test"))
+    assert run("status").stdout.startswith("cluster:\n  framework-id: fw-test\n")
 
 
 def test_api_errors_are_one_line_on_stderr(run: Run) -> None:
@@ -134,7 +128,7 @@ def test_options_from_a_properties_file(run: Run, server: ThreadedApi, tmp_path:
     props.write_text("# Kafka\nnum.io.threads=2\nlog.dirs=/a,/b\nzk.url : host\\:2181\n")
     result = run("add", "0", "--options", f"file:{props}")
     assert result.exit_code == 0, result.stderr
-    options = server.call(lambda: server.cluster.brokers[0].options)
+    options = server.brokers()[0].options
     assert options == {"num.io.threads": "2", "log.dirs": "/a,/b", "zk.url": "host:2181"}
     result = run("add", "1", "--log4j-options", f"file:{tmp_path}/missing.properties")
     assert result.exit_code == 1 and "does not exist" in result.stderr
@@ -145,7 +139,7 @@ def test_mesos_kafka_option_spellings(run: Run, server: ThreadedApi) -> None:
     result = run("add", "0", "-cpus", "0.5", "--stick", "5m", "--jvm-options", "-Xss1m", "-mem=4096",
                  "--failover-max-t", "3")
     assert result.exit_code == 0, result.stderr
-    broker = server.call(lambda: server.cluster.brokers[0])
+    broker = server.brokers()[0]
     assert (broker.cpus, broker.mem, broker.jvm_options) == (0.5, 4096, "-Xss1m")
     assert (broker.stickiness.period, broker.failover.max_tries) == (300.0, 3)
     result = run("add", "1", "--failover", "1m")  # ambiguous: delay, max-delay, max-tries
