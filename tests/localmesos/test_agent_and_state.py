@@ -19,10 +19,11 @@ from kafka_mesos.mesos.pb import mesos_pb2 as mpb
 from kafka_mesos.mesos.recordio import RecordIODecoder
 from tests.localmesos.client import Call, Event, RawFramework, framework_info
 from tests.localmesos.conftest import fast_config, launch_call, sample_executor_info
+from tests.localmesos.test_bad_requests import CAPTURES
 from tests.localmesos.test_conformance import key_paths
 
 TaskStatus = mpb.TaskStatus
-CAPTURED_STATE = Path("/work/shared/mesos-captures/state.json")
+CAPTURED_STATE = CAPTURES / "state.json"
 
 
 class ExecutorStream:

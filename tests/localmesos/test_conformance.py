@@ -14,7 +14,7 @@ from kafka_mesos.mesos import codec
 from kafka_mesos.mesos.pb import mesos_pb2 as mpb
 from tests.localmesos.client import Call, Event, RawFramework, framework_info
 from tests.localmesos.conftest import launch_call, sample_executor_info
-from tests.localmesos.test_bad_requests import capture_lines
+from tests.localmesos.test_bad_requests import CAPTURES, capture_lines
 
 
 def key_paths(value: Any, prefix: str = "") -> set[str]:
@@ -125,7 +125,7 @@ def _raw_update(framework: RawFramework, state: str) -> dict[str, Any]:
 
 def _check_executor_side(mesos: LocalMesos, framework_id: str) -> None:
     lines = capture_lines("executor-json.jsonl")
-    envs = json.loads(Path("/work/shared/mesos-captures/executor-env.json").read_text())
+    envs = json.loads((CAPTURES / "executor-env.json").read_text())
     sandbox = next(mesos.work_dir.glob(f"slaves/*/frameworks/{framework_id}/executors/exec-1/runs/*-*"))
     env = json.loads((sandbox / "env.json").read_text())
     captured_env = envs["checkpoint_true"]["env"]
