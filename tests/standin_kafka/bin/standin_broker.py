@@ -159,7 +159,9 @@ def main(argv):
             os._exit(3)
     log("INFO", f"[KafkaServer id={broker_id}] shutting down")
     try:
-        zk.delete(path)
+        zk.delete_async(path).get(timeout=10)  # bounded: a broker must not hang when ZooKeeper is gone
+    except Exception as exc:
+        log("WARN", f"[KafkaServer id={broker_id}] could not deregister {path}: {exc!r}")
     finally:
         zk.stop()
         zk.close()
