@@ -1,0 +1,158 @@
+"""Seed launch benchmark: time from `start 1000..1019` to twenty brokers RUNNING, against a floor.
+
+    .venv/bin/python bench/seed_launch.py [--rounds 3] [--content-type protobuf|json]
+
+The scheduler runs as `python -m kafka_mesos scheduler` with its embedded local Mesos (3 agents), the
+stand-in Kafka distribution of the tests, and a real ZooKeeper started here (loopback, free ports).
+Launch time = from the `start` request until the API reports all twenty brokers `running` (the executor
+reports TASK_RUNNING only after the broker registered itself in ZooKeeper).
+Floor = spawning the same twenty stand-in brokers directly (already extracted, no Mesos, no executor) and
+waiting until all twenty are registered under /brokers/ids.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from kazoo.client import KazooClient  # noqa: E402
+
+from tests.support.ports import free_port, wait_until  # noqa: E402
+from tests.support.standin import build_standin_dist, standin_top_dir  # noqa: E402
+from tests.support.zookeeper import ZooKeeperServer  # noqa: E402
+
+IDS = list(range(1000, 1020))
+READY = re.compile(r"kafka-mesos scheduler ready: api (\S+)")
+
+
+def api_call(api: str, route: str, **params: str) -> Any:
+    body = urllib.parse.urlencode(params).encode()
+    with urllib.request.urlopen(f"{api}/api/broker/{route}", data=body, timeout=300) as response:
+        return json.loads(response.read())
+
+
+def registered(zk: KazooClient) -> int:
+    return len(zk.get_children("/brokers/ids")) if zk.exists("/brokers/ids") else 0
+
+
+def measure_scheduler(work: Path, zk_connect: str, dist: Path, content_type: str) -> float:
+    work.mkdir(parents=True)
+    out, err = (work / "scheduler.stdout").open("wb"), (work / "scheduler.stderr").open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "kafka_mesos", "scheduler", "--api", "http://127.0.0.1:0", "--zk", zk_connect,
+         "--storage", f"file:{work / 'state.json'}", "--kafka-dist", str(dist), "--local-work-dir",
+         str(work / "mesos"), "--mesos-content-type", content_type],
+        cwd=work, stdout=out, stderr=err,
+    )
+    try:
+        match = wait_until(lambda: READY.search((work / "scheduler.stdout").read_text()), timeout=120)
+        api = match.group(1)
+        api_call(api, "add", broker="1000..1019", cpus="0.01", heap="128", mem="256",
+                 options="num.io.threads=1")
+        began = time.monotonic()
+        answer = api_call(api, "start", broker="1000..1019", timeout="300s")
+        elapsed = time.monotonic() - began
+        if answer.get("status") != "started":
+            raise RuntimeError(f"start did not complete: {answer.get('status')}")
+        api_call(api, "stop", broker="1000..1019", timeout="300s")
+        return elapsed
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(120)
+        out.close()
+        err.close()
+
+
+def measure_floor(work: Path, zk_connect: str, dist: Path, zk: KazooClient) -> float:
+    """Twenty stand-in brokers spawned directly; time until all twenty are registered."""
+    top = standin_top_dir()
+    brokers: list[tuple[Path, dict[str, str]]] = []
+    for broker_id in IDS:
+        home = work / f"broker-{broker_id}"
+        home.mkdir(parents=True)
+        with tarfile.open(dist) as archive:
+            archive.extractall(home, filter="data")
+        kafka = home / top
+        port = free_port()
+        config = kafka / "config" / "server.properties"
+        config.write_text(config.read_text() + f"\nbroker.id={broker_id}\nlisteners=PLAINTEXT://127.0.0.1:{port}\n"
+                          f"log.dirs={home / 'kafka-logs'}\nzookeeper.connect={zk_connect}\n"
+                          "num.io.threads=1\n")
+        env = dict(os.environ, KAFKA_HEAP_OPTS="-Xmx128M -Xms128M")
+        brokers.append((kafka, env))
+    processes = []
+    began = time.monotonic()
+    for kafka, env in brokers:
+        processes.append(subprocess.Popen(
+            [str(kafka / "bin" / "kafka-server-start.sh"), str(kafka / "config" / "server.properties")],
+            cwd=kafka, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        ))
+    try:
+        wait_until(lambda: registered(zk) == len(IDS), timeout=300, interval=0.01)
+        return time.monotonic() - began
+    finally:
+        for process in processes:
+            process.send_signal(signal.SIGTERM)
+        for process in processes:
+            process.wait(60)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--content-type", choices=("protobuf", "json"), default="protobuf")
+    args = parser.parse_args()
+    base = Path(tempfile.mkdtemp(prefix="seed-bench-"))
+    zk_server = ZooKeeperServer(base / "zookeeper")
+    zk_server.start()
+    try:
+        dist = build_standin_dist(base / "dist")
+        launches, floors = [], []
+        for round_number in range(args.rounds):
+            chroot = f"/bench-{round_number}"
+            zk = KazooClient(hosts=zk_server.connect_string + chroot, timeout=10)
+            admin = KazooClient(hosts=zk_server.connect_string, timeout=10)
+            admin.start(30)
+            admin.ensure_path(chroot)
+            admin.stop()
+            admin.close()
+            zk.start(30)
+            try:
+                connect = zk_server.connect_string + chroot
+                floors.append(measure_floor(base / f"floor-{round_number}", connect, dist, zk))
+                wait_until(lambda zk=zk: registered(zk) == 0, timeout=120)
+                launches.append(measure_scheduler(base / f"run-{round_number}", connect, dist,
+                                                  args.content_type))
+            finally:
+                zk.stop()
+                zk.close()
+            print(f"round {round_number + 1}: start→20 RUNNING {launches[-1]:.2f} s, "
+                  f"floor {floors[-1]:.2f} s, ratio {launches[-1] / floors[-1]:.2f}", flush=True)
+        launch, floor = statistics.median(launches), statistics.median(floors)
+        print(f"median over {args.rounds} rounds ({args.content_type}): start→20 RUNNING {launch:.2f} s, "
+              f"floor {floor:.2f} s, ratio {launch / floor:.2f}")
+    finally:
+        zk_server.stop()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
