@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from kafka_mesos.core.model import Broker, Task, format_date
+from kafka_mesos.core.model import Broker, Stickiness, Task, format_date
 
 DEFAULT_STABLE_AFTER = 60.0
 FAILURE_LIMIT_REASON = "failure limit exceeded, deactivating broker"
@@ -39,10 +39,7 @@ def record_failure(broker: Broker, now: float, reason: str,
     if ran_long_enough(broker.task, now, stable_after):
         previous = previous.reset()
     failover = replace(previous, failures=previous.failures + 1, failure_time=now, reason=reason)
-    stickiness = broker.stickiness
-    if broker.task is not None:
-        stickiness = replace(stickiness, hostname=broker.task.hostname,
-                             port=broker.task.port if broker.task.port is not None else stickiness.port)
+    stickiness = _remember_host(broker.stickiness, broker.task)
     if previous.failures == 0 or stickiness.stop_time is None:
         stickiness = replace(stickiness, stop_time=now)
     updated = replace(broker, task=None, failover=failover, stickiness=stickiness,
@@ -61,15 +58,20 @@ def record_failure(broker: Broker, now: float, reason: str,
 
 def record_stop(broker: Broker, now: float) -> Broker:
     """The broker's task ended because it was asked to (stop, restart)."""
-    stickiness = broker.stickiness
     task = broker.task
-    if task is not None:
-        stickiness = replace(stickiness, hostname=task.hostname,
-                             port=task.port if task.port is not None else stickiness.port)
-    stickiness = replace(stickiness, stop_time=now)
+    stickiness = replace(_remember_host(broker.stickiness, task), stop_time=now)
     updated = replace(broker, task=None, stickiness=stickiness,
                       last_task_id=task.task_id if task else broker.last_task_id)
     return updated.with_event(now, "stopped")
+
+
+def _remember_host(stickiness: Stickiness, task: Task | None) -> Stickiness:
+    """Stick to the host the broker last *ran* on: a task that died before RUNNING (say, on a host
+    that cannot fetch the distribution) must not pin the broker to that host."""
+    if task is None or task.running_since is None:
+        return stickiness
+    port = task.port if task.port is not None else stickiness.port
+    return replace(stickiness, hostname=task.hostname, port=port)
 
 
 def stickiness_window(broker: Broker, now: float) -> tuple[str, float] | None:

@@ -13,7 +13,6 @@ from dataclasses import dataclass, replace
 from kafka_mesos.core.failover import DEFAULT_STABLE_AFTER, record_failure, record_stop
 from kafka_mesos.core.matching import LaunchDecision
 from kafka_mesos.core.model import (
-    TASK_KILLED,
     TASK_KILLING,
     TASK_RUNNING,
     TASK_STAGING,
@@ -87,7 +86,8 @@ def on_status(broker: Broker, task_id: str, state: str, reason: str | None, mess
 
     actions: list[Action] = []
     if state in TERMINAL_STATES:
-        asked = task.stopping or (not broker.active and state == TASK_KILLED)
+        # Ended on request, or the operator no longer wants it: not a failure.
+        asked = task.stopping or not broker.active
         if asked:
             return record_stop(broker, now), actions
         detail = _failure_text(state, reason, message)

@@ -70,3 +70,11 @@ def test_clean_stop_records_stop_time() -> None:
     broker = record_stop(running(Broker(id=0)), 50.0)
     assert broker.task is None and broker.stickiness.stop_time == 50 and broker.last_task_id == "t"
     assert broker.failover.failures == 0
+
+
+def test_task_that_never_ran_does_not_move_stickiness() -> None:
+    broker = Broker(id=0, active=True, stickiness=Stickiness(hostname="h0", port=31000, stop_time=0))
+    never_ran = replace(broker, task=Task("t", "ag", "e", "bad-host", port=31009))
+    failed = record_failure(never_ran, 5000.0, "TASK_FAILED: fetch failed")
+    assert (failed.stickiness.hostname, failed.stickiness.port) == ("h0", 31000)
+    assert failed.stickiness.stop_time == 5000.0

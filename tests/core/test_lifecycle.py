@@ -134,3 +134,9 @@ def test_placement_failed_only_changes_when_reason_changes() -> None:
     first = on_placement_failed(broker, "no offers")
     assert first.placement_reason == "no offers"
     assert on_placement_failed(first, "no offers") is first
+
+
+def test_inactive_broker_terminal_is_not_a_failure() -> None:
+    broker = replace(launched(), active=False)
+    broker, actions = on_status(broker, "kafka-1-abc", TASK_FAILED, None, "boom", None, 300.0)
+    assert broker.task is None and broker.failover.failures == 0 and actions == []
