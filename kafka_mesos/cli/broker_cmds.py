@@ -89,9 +89,10 @@ def _epilog() -> str:
 @click.command("list", cls=CompatCommand, epilog=_epilog())
 @click.argument("expr", metavar="[<broker-expr>]", required=False, default="*")
 @click.option("--quiet", "-q", is_flag=True, help="leave out options, log4j and JVM options")
+@click.option("--events", is_flag=True, help="show each broker's recent events")
 @api_option
 @json_option
-def list_command(expr: str, quiet: bool, api: str | None, as_json: bool) -> None:
+def list_command(expr: str, quiet: bool, events: bool, api: str | None, as_json: bool) -> None:
     """List brokers."""
     answer = client_for(api).broker_list(expr)
     brokers = answer.get("brokers") or []
@@ -100,7 +101,7 @@ def list_command(expr: str, quiet: bool, api: str | None, as_json: bool) -> None
     elif not brokers:
         click.echo("no brokers")
     else:
-        click.echo(brokers_section("", brokers, quiet=quiet))
+        click.echo(brokers_section("", brokers, quiet=quiet, events=events))
 
 
 @click.command("add", cls=CompatCommand, epilog=_epilog())

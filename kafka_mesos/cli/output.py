@@ -16,10 +16,12 @@ def broker_ids(brokers: Sequence[Json]) -> str:
     return ",".join(str(b.get("id")) for b in brokers)
 
 
-def brokers_section(header: str, brokers: Sequence[Json], *, quiet: bool = False) -> str:
+def brokers_section(
+    header: str, brokers: Sequence[Json], *, quiet: bool = False, events: bool = False
+) -> str:
     """`broker added:` / `brokers added:` etc. then the blocks, separated by blank lines."""
     title = f"{plural(len(brokers), 'broker')} {header}:" if header else f"{plural(len(brokers), 'broker')}:"
-    blocks = ["\n".join("  " + line for line in broker_block(b, quiet=quiet)) for b in brokers]
+    blocks = ["\n".join("  " + line for line in broker_block(b, quiet=quiet, events=events)) for b in brokers]
     return title + "\n" + "\n\n".join(blocks)
 
 
@@ -63,7 +65,7 @@ def _state(broker: Json) -> str:
     return state
 
 
-def broker_block(broker: Json, *, quiet: bool = False) -> list[str]:
+def broker_block(broker: Json, *, quiet: bool = False, events: bool = False) -> list[str]:
     lines = [f"id: {broker.get('id')}", f"active: {str(bool(broker.get('active'))).lower()}",
              f"state: {_state(broker)}"]
     if broker.get("reason"):
@@ -96,6 +98,11 @@ def broker_block(broker: Json, *, quiet: bool = False) -> list[str]:
             lines.append(f"  attributes: {rendered}")
         if task.get("message"):
             lines.append(f"  message: {task['message']}")
+    if events:
+        lines.append("events:")
+        for event in broker.get("events") or []:
+            message = f" {event['message']}" if event.get("message") else ""
+            lines.append(f"  {event.get('time')} {event.get('kind')}{message}")
     return lines
 
 
