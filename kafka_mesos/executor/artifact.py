@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import importlib.util
 import io
-import py_compile
+import marshal
+import struct
 import sys
 import tempfile
 import zipfile
@@ -80,20 +81,33 @@ def _protobuf_files() -> Iterator[tuple[Path, str]]:
         yield path, f"google/protobuf/{path.relative_to(root).as_posix()}"
 
 
+def _cached_code(source: Path, source_bytes: bytes) -> bytes | None:
+    """The marshalled code of an up-to-date ``__pycache__`` entry of this interpreter, if there is one."""
+    try:
+        cached = Path(importlib.util.cache_from_source(str(source))).read_bytes()
+    except (OSError, NotImplementedError, ValueError):
+        return None
+    if len(cached) < 16 or cached[:4] != importlib.util.MAGIC_NUMBER:
+        return None
+    flags, mtime, size = struct.unpack("<III", cached[4:16])
+    stat = source.stat()
+    if flags != 0 or mtime != (int(stat.st_mtime) & 0xFFFFFFFF) or size != (len(source_bytes) & 0xFFFFFFFF):
+        return None
+    return cached[16:]
+
+
 def _compiled(source: Path, name: str) -> bytes | None:
-    with tempfile.TemporaryDirectory() as scratch:
-        target = Path(scratch) / "module.pyc"
+    """An unchecked hash-based ``.pyc`` (PEP 552) for ``source``: valid without comparing timestamps."""
+    source_bytes = source.read_bytes()
+    code = _cached_code(source, source_bytes)
+    if code is None:
         try:
-            py_compile.compile(
-                str(source),
-                cfile=str(target),
-                dfile=name,
-                doraise=True,
-                invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
-            )
-        except py_compile.PyCompileError:
+            code = marshal.dumps(compile(source_bytes, name, "exec", dont_inherit=True))
+        except (SyntaxError, ValueError):
             return None
-        return target.read_bytes()
+    flags = 0b01  # hash-based, not checked against the source
+    header = importlib.util.MAGIC_NUMBER + struct.pack("<I", flags) + importlib.util.source_hash(source_bytes)
+    return header + code
 
 
 def build_executor_zipapp(dest: Path) -> Path:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import shutil
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -48,7 +47,7 @@ def _original_text(target: Path) -> str:
     """The distribution's own version of a config file (kept as ``<name>.dist`` before the first rewrite)."""
     original = target.with_name(target.name + ".dist")
     if target.exists() and not original.exists():
-        shutil.copyfile(target, original)
+        original.write_bytes(target.read_bytes())
     return original.read_text(encoding="utf-8") if original.exists() else ""
 
 

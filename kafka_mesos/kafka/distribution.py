@@ -7,7 +7,6 @@ The scheduler uses :func:`find_distribution` / :func:`read_distribution`; the ex
 from __future__ import annotations
 
 import re
-import tarfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlparse
@@ -76,6 +75,8 @@ def read_distribution(path: Path) -> KafkaDistribution:
     The version comes from ``libs/kafka_<scala>-<version>.jar`` when the archive has one, else from the file
     name.
     """
+    import tarfile  # here, not at the top: the executor imports this module and never reads archives
+
     version = version_from_name(path.name)
     top_dir = ""
     try:
