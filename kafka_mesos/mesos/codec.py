@@ -92,40 +92,75 @@ def json_dumps(obj: Any) -> str:
 def message_to_dict(msg: Message, *, emit_defaults: bool = False) -> dict[str, Any]:
     """Mesos' JSON object for ``msg``."""
     out: dict[str, Any] = {}
-    descriptor: Any = msg.DESCRIPTOR
-    for field in descriptor.fields:
-        value = getattr(msg, field.name)
-        if field.is_repeated:
-            if not len(value):
-                continue
-            if _is_map(field):
-                value_field = field.message_type.fields_by_name["value"]
-                out[field.name] = {
-                    str(k): _value_to_json(value_field, v, emit_defaults) for k, v in value.items()
-                }
+    for pb_field, value in msg.ListFields():  # set singular fields and non-empty repeated ones
+        field: Field = pb_field
+        kind = _kind(field)
+        if kind == _MAP:
+            value_field = field.message_type.fields_by_name["value"]
+            out[field.name] = {
+                str(k): _value_to_json(value_field, v, emit_defaults) for k, v in value.items()
+            }
+        elif field.is_repeated:
+            if kind == _MESSAGE:
+                out[field.name] = [message_to_dict(v, emit_defaults=emit_defaults) for v in value]
             else:
                 out[field.name] = [_value_to_json(field, v, emit_defaults) for v in value]
-        elif msg.HasField(field.name):
+        elif kind == _MESSAGE:
+            out[field.name] = message_to_dict(value, emit_defaults=emit_defaults)
+        else:
             out[field.name] = _value_to_json(field, value, emit_defaults)
-        elif emit_defaults and field.has_default_value and not field.GetOptions().deprecated:
-            out[field.name] = _value_to_json(field, field.default_value, emit_defaults)
+    if emit_defaults:
+        for field in _emitted_defaults(msg.DESCRIPTOR):
+            if field.name not in out:
+                out[field.name] = _value_to_json(field, field.default_value, emit_defaults)
     return out
 
 
+_MESSAGE, _MAP, _ENUM, _BYTES, _PLAIN = range(5)
+_KINDS: dict[str, int] = {}
+_DEFAULTS: dict[str, tuple[Field, ...]] = {}
+
+
+def _kind(field: Field) -> int:
+    kind = _KINDS.get(field.full_name)
+    if kind is None:
+        if field.cpp_type == FieldDescriptor.CPPTYPE_MESSAGE:
+            kind = _MAP if field.message_type.GetOptions().map_entry else _MESSAGE
+        elif field.cpp_type == FieldDescriptor.CPPTYPE_ENUM:
+            kind = _ENUM
+        elif field.type == FieldDescriptor.TYPE_BYTES:
+            kind = _BYTES
+        else:
+            kind = _PLAIN
+        _KINDS[field.full_name] = kind
+    return kind
+
+
+def _emitted_defaults(descriptor: Any) -> tuple[Field, ...]:
+    """Singular fields with a declared default that Mesos' JSON prints when unset."""
+    fields = _DEFAULTS.get(descriptor.full_name)
+    if fields is None:
+        fields = tuple(
+            f
+            for f in descriptor.fields
+            if not f.is_repeated and f.has_default_value and not f.GetOptions().deprecated
+        )
+        _DEFAULTS[descriptor.full_name] = fields
+    return fields
+
+
 def _is_map(field: Field) -> bool:
-    if field.cpp_type != FieldDescriptor.CPPTYPE_MESSAGE:
-        return False
-    return bool(field.message_type.GetOptions().map_entry)
+    return _kind(field) == _MAP
 
 
 def _value_to_json(field: Field, value: Any, emit_defaults: bool) -> Any:
-    cpp = field.cpp_type
-    if cpp == FieldDescriptor.CPPTYPE_MESSAGE:
+    kind = _kind(field)
+    if kind == _MESSAGE:
         return message_to_dict(value, emit_defaults=emit_defaults)
-    if cpp == FieldDescriptor.CPPTYPE_ENUM:
+    if kind == _ENUM:
         enum_value = field.enum_type.values_by_number.get(value)
         return enum_value.name if enum_value is not None else value
-    if field.type == FieldDescriptor.TYPE_BYTES:
+    if kind == _BYTES:
         return base64.b64encode(value).decode("ascii")
     return value
 
