@@ -1,6 +1,8 @@
 import json
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from kafka_mesos.core.model import (
     TASK_RUNNING,
@@ -127,3 +129,32 @@ def test_copy_does_not_share_maps() -> None:
 
 def test_format_date_millis() -> None:
     assert format_date(1466606455.944) == "2016-06-22 14:40:55.944"
+
+
+texts = st.text(max_size=6)
+maybe_float = st.one_of(st.none(), st.floats(0, 1e10, allow_nan=False))
+tasks = st.builds(Task, task_id=texts, agent_id=texts, executor_id=texts, hostname=texts,
+                  port=st.one_of(st.none(), st.integers(1, 65535)),
+                  state=st.sampled_from(["TASK_STAGING", "TASK_RUNNING"]),
+                  endpoint=st.one_of(st.none(), texts), attributes=st.dictionaries(texts, texts, max_size=3),
+                  message=st.one_of(st.none(), texts), launched_at=st.floats(0, 1e10, allow_nan=False),
+                  running_since=maybe_float, stopping=st.booleans(), reconciling=st.booleans())
+brokers = st.builds(
+    Broker, id=st.integers(0, 10**6), cpus=st.floats(0.001, 64, allow_nan=False), mem=st.integers(1, 10**6),
+    heap=st.integers(1, 10**6),
+    port=st.one_of(st.none(), st.builds(lambda a: Range(a, a + 5), st.integers(1, 60000))),
+    volume=st.one_of(st.none(), texts), constraints=st.dictionaries(texts, texts, max_size=3),
+    options=st.dictionaries(texts, st.one_of(st.none(), texts), max_size=3),
+    failover=st.builds(Failover, delay=st.floats(0, 1e6, allow_nan=False), failures=st.integers(0, 100),
+                       failure_time=maybe_float, max_tries=st.one_of(st.none(), st.integers(1, 9))),
+    stickiness=st.builds(Stickiness, hostname=st.one_of(st.none(), texts), stop_time=maybe_float),
+    active=st.booleans(), task=st.one_of(st.none(), tasks), needs_restart=st.booleans(),
+    events=st.lists(st.builds(Event, time=st.floats(0, 1e10, allow_nan=False), kind=texts),
+                    max_size=3).map(tuple),
+)
+
+
+@given(brokers)
+def test_any_broker_round_trips(broker: Broker) -> None:
+    assert Broker.from_dict(json.loads(json.dumps(broker.to_dict()))) == broker
+    json.dumps(broker_to_api_json(broker, now=0.0))
