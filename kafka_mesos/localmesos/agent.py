@@ -58,6 +58,7 @@ class ExecutorRun:
     queued: dict[str, mpb.TaskInfo] = field(default_factory=dict)
     launched: dict[str, mpb.TaskInfo] = field(default_factory=dict)
     task_states: dict[str, int] = field(default_factory=dict)
+    latest: dict[str, mpb.TaskStatus] = field(default_factory=dict)
     process: asyncio.subprocess.Process | None = None
     stream: EventStream | None = None
     subscribed: bool = False
@@ -318,6 +319,7 @@ class LocalAgent:
         status.timestamp = time.time()
         status.uuid = uuid.uuid4().bytes
         run.task_states[task_id] = state
+        run.latest[task_id] = status
         self.updates.add(run.framework_id, status)
 
     def _executor_update(self, run: ExecutorRun, status: mpb.TaskStatus) -> None:
@@ -331,6 +333,7 @@ class LocalAgent:
         task_id = status.task_id.value
         if self.updates.add(run.framework_id, status):
             run.task_states[task_id] = status.state
+            run.latest[task_id] = status
             if task_id in run.queued and status.state != mpb.TASK_STAGING:
                 run.launched[task_id] = run.queued.pop(task_id)
         ack = epb.Event.Acknowledged(uuid=status.uuid)

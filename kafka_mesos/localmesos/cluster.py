@@ -34,6 +34,7 @@ class LocalMesos:
         self._session: aiohttp.ClientSession | None = None
         self._allocation_task: asyncio.Task[None] | None = None
         self._zk: ZkRegistration | None = None
+        self._stopped: set[str] = set()
         self._own_work_dir = self.config.work_dir is None
         self.work_dir = Path(self.config.work_dir or tempfile.mkdtemp(prefix="local-mesos-"))
 
@@ -53,18 +54,50 @@ class LocalMesos:
     async def start(self) -> None:
         self.work_dir.mkdir(parents=True, exist_ok=True)
         self._session = aiohttp.ClientSession()
-        app = build_app(self.master)
-        self._runner = web.AppRunner(app, handler_cancellation=True, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.config.ip, self.config.port)
-        await site.start()
-        self.master.port = int(self._runner.addresses[0][1])
+        await self._serve_master(self.config.port)
         for index in range(self.config.agents):
             await self.add_agent(index)
+        await self._start_background()
+
+    async def _serve_master(self, port: int) -> None:
+        self._runner = web.AppRunner(build_app(self.master), handler_cancellation=True, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.config.ip, port)
+        await site.start()
+        self.master.port = int(self._runner.addresses[0][1])
+
+    async def _start_background(self) -> None:
         self._allocation_task = asyncio.create_task(self._allocation_loop(), name="local-mesos-allocator")
         if self.config.zk:
             self._zk = ZkRegistration(self.config.zk, self.master.master_info())
             await self._zk.start()
+
+    async def _stop_background(self) -> None:
+        if self._zk is not None:
+            await self._zk.stop()
+            self._zk = None
+        if self._allocation_task is not None:
+            self._allocation_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._allocation_task
+            self._allocation_task = None
+
+    async def restart_master(self) -> None:
+        """Master failover: a new master (new id, empty memory) on the same port. Subscription
+        streams end; agents re-register with their executors and tasks, whose frameworks stay
+        "recovered" (no failover timer) until they re-subscribe with their id."""
+        await self._stop_background()
+        old = self.master
+        old.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+        self.master = Master(self.config)
+        for agent in self.agents:
+            if agent.id not in self._stopped:
+                agent.master = self.master
+                self.master.recover_agent(agent)
+        await self._serve_master(old.port)
+        await self._start_background()
 
     async def add_agent(self, index: int | None = None) -> LocalAgent:
         index = len(self.agents) if index is None else index
@@ -86,18 +119,12 @@ class LocalMesos:
     async def stop_agent(self, index: int) -> None:
         """The agent dies: its executors are killed, the master removes it."""
         agent = self.agents[index]
+        self._stopped.add(agent.id)
         self.master.remove_agent(agent.id)
         await agent.stop()
 
     async def stop(self) -> None:
-        if self._zk is not None:
-            await self._zk.stop()
-            self._zk = None
-        if self._allocation_task is not None:
-            self._allocation_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._allocation_task
-            self._allocation_task = None
+        await self._stop_background()
         self.master.close()
         for agent in self.agents:
             await agent.stop()

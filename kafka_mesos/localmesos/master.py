@@ -93,6 +93,40 @@ class Master:
         self.agents[agent.id] = record
         return record
 
+    def recover_agent(self, agent: LocalAgent) -> AgentRecord:
+        """An agent re-registers with a new master (master failover): its executors and live tasks
+        are known again; their frameworks are "recovered" until they re-subscribe."""
+        record = self.add_agent(agent)
+        for run in agent.runs.values():
+            framework = self.frameworks.get(run.framework_id)
+            if framework is None:
+                info = mpb.FrameworkInfo()
+                info.CopyFrom(run.framework_info)
+                framework = FrameworkRecord(
+                    run.framework_id, info, registered_time=time.time(), recovered=True
+                )
+                self.frameworks[run.framework_id] = framework
+            role = _allocation_role(run.info.resources)
+            executor = ExecutorRecord(
+                run.info, framework.id, agent.id, role, Resources.from_pb(run.info.resources)
+            )
+            record.executors[(framework.id, run.executor_id)] = executor
+            framework.executors[(agent.id, run.executor_id)] = executor
+            for task_id, task in {**run.launched, **run.queued}.items():
+                state = run.task_states.get(task_id, mpb.TASK_STAGING)
+                if is_terminal(state) and not agent.updates.pending(framework.id, task_id):
+                    continue
+                resources = Resources.from_pb(task.resources)
+                recovered = TaskRecord(task, framework.id, agent.id, run.executor_id, role, resources)
+                recovered.state = state  # type: ignore[assignment]
+                latest = run.latest.get(task_id)
+                if latest is not None:
+                    recovered.statuses.append(latest)
+                    recovered.seen_uuids.add(latest.uuid)
+                framework.tasks[task_id] = recovered
+                record.tasks[(framework.id, task_id)] = recovered
+        return record
+
     def remove_agent(self, agent_id: str) -> None:
         """The agent is gone: rescind its offers, its tasks are lost (unreachable for
         PARTITION_AWARE frameworks), frameworks get FAILURE."""
@@ -166,6 +200,7 @@ class Master:
             framework.heartbeat_timer.cancel()
         framework.stream, framework.stream_id = stream, stream_id
         framework.connected = framework.active = True
+        framework.recovered = False
         framework.unregistered_time = 0.0
         framework.suppressed_roles = set(call.subscribe.suppressed_roles)
         subscribed = Event.Subscribed(heartbeat_interval_seconds=self.config.heartbeat_interval)
@@ -647,6 +682,13 @@ class Master:
                     timer.cancel()
             if framework.stream is not None:
                 framework.stream.close()
+
+
+def _allocation_role(resources: object) -> str:
+    for res in resources:  # type: ignore[attr-defined]
+        if res.HasField("allocation_info"):
+            return str(res.allocation_info.role)
+    return "*"
 
 
 def _to_agent_resources(resources: object, role: str) -> None:

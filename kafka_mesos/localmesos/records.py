@@ -120,6 +120,7 @@ class FrameworkRecord:
     stream_id: str | None = None
     connected: bool = False
     active: bool = False
+    recovered: bool = False
     unregistered_time: float = 0.0
     suppressed_roles: set[str] = field(default_factory=set)
     filters: dict[tuple[str, str], RefusalFilter] = field(default_factory=dict)

@@ -108,7 +108,7 @@ def _framework(framework: FrameworkRecord, master: Master) -> dict[str, Any]:
         "webui_url": info.webui_url,
         "active": framework.active,
         "connected": framework.connected,
-        "recovered": False,
+        "recovered": framework.recovered,
         "user": info.user,
         "failover_timeout": info.failover_timeout,
         "checkpoint": info.checkpoint,

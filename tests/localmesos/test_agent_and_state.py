@@ -236,3 +236,38 @@ async def _until(predicate: Callable[[], bool], limit: float = 20.0) -> None:
     while not predicate():
         assert loop.time() < end, "condition not met before the deadline"
         await asyncio.sleep(0.02)
+
+
+async def test_master_failover_keeps_tasks_for_the_returning_framework(
+    framework: RawFramework, mesos: LocalMesos
+) -> None:
+    await framework.subscribe(framework_info())
+    offer = (await framework.wait_offers())[0]
+    await framework.call(launch_call(offer, "survivor", sample_executor_info("e", framework.content_type)))
+    await framework.acknowledge(await framework.wait_update("survivor", mpb.TASK_STARTING))
+    await framework.acknowledge(await framework.wait_update("survivor", mpb.TASK_RUNNING))
+    old_master_id, framework_id = mesos.master.id, framework.framework_id
+
+    await mesos.restart_master()
+    await asyncio.wait_for(framework.stream_ended.wait(), 10)
+    assert mesos.master.id != old_master_id
+    assert mesos.master.frameworks[framework_id or ""].recovered
+    await framework.close_stream()
+    framework.events.clear()
+    await framework.subscribe(framework_info())
+    subscribed = framework.events[0].subscribed
+    assert subscribed.framework_id.value == framework_id
+    assert subscribed.master_info.id == mesos.master.id
+    offers = await framework.wait_offers()
+    again = next(o for o in offers if o.agent_id == offer.agent_id)
+    assert [e.value for e in again.executor_ids] == ["e"]
+    assert next(r for r in again.resources if r.name == "cpus").scalar.value == 1.8
+    reconcile = Call(type=Call.RECONCILE, reconcile=Call.Reconcile())
+    mark = len(framework.events)
+    await framework.call(reconcile)
+    answer = await framework.wait_update("survivor", mpb.TASK_RUNNING, after=mark)
+    assert answer.reason == TaskStatus.REASON_RECONCILIATION
+    kill = Call(type=Call.KILL)
+    kill.kill.task_id.value = "survivor"
+    await framework.call(kill)
+    await framework.wait_update("survivor", mpb.TASK_KILLED)
