@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 from collections.abc import Sequence
@@ -16,8 +17,31 @@ from kafka_mesos.cli.topic_cmds import rebalance_command, topic_group
 PROG_NAME = "kafka-mesos.sh"
 
 
+# Commands that start processes pull in aiohttp, protobuf, ...: imported only when used (or listed), so
+# the REST commands start quickly.
+LAZY_COMMANDS = {
+    "local-mesos": ("kafka_mesos.cli.local_mesos", "local_mesos_command"),
+    "scheduler": ("kafka_mesos.cli.scheduler_cmd", "scheduler_command"),
+}
+
+
+def _lazy_names() -> list[str]:
+    # KM_NO_SCHEDULER hides `scheduler`, as in mesos/kafka (where only the API commands make sense).
+    return [name for name in LAZY_COMMANDS if not (name == "scheduler" and os.environ.get("KM_NO_SCHEDULER"))]
+
+
 class KafkaMesosCli(click.Group):
     """Errors become one line `Error: <message>` on stderr and exit code 1, never a traceback."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *_lazy_names()])
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in _lazy_names():
+            module, attribute = LAZY_COMMANDS[cmd_name]
+            command: click.Command = getattr(importlib.import_module(module), attribute)
+            return command
+        return super().get_command(ctx, cmd_name)
 
     def main(  # type: ignore[override]
         self,
@@ -86,24 +110,6 @@ for _name, _command in TOP_LEVEL_ALIASES.items():
     cli.add_command(_command, _name)  # type: ignore[arg-type]
 
 
-def _register_process_commands() -> None:
-    """`scheduler` and `local-mesos` start processes; they are written elsewhere and may not exist yet."""
-    if not os.environ.get("KM_NO_SCHEDULER"):
-        try:
-            from kafka_mesos.cli.scheduler_cmd import scheduler_command
-        except ImportError:
-            pass
-        else:
-            cli.add_command(scheduler_command, "scheduler")
-    try:
-        from kafka_mesos.cli.local_mesos import local_mesos_command  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        pass
-    else:
-        cli.add_command(local_mesos_command, "local-mesos")
-
-
-_register_process_commands()
 
 
 def main(argv: Sequence[str] | None = None) -> None:

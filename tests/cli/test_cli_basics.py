@@ -103,3 +103,15 @@ def test_kafka_mesos_sh_runs_commands_without_tracebacks(tmp_path: Path) -> None
                           env=env, timeout=60, cwd=tmp_path)
     assert gone.returncode == 1 and gone.stderr.startswith("Error: cannot reach the API at ")
     assert "Traceback" not in gone.stderr
+
+
+def test_process_commands_are_listed_and_km_no_scheduler_hides_scheduler(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    listing = runner.invoke(cli, ["help"]).stdout
+    assert "\n  scheduler " in listing and "\n  local-mesos " in listing
+    assert "--storage" in runner.invoke(cli, ["help", "scheduler"]).stdout
+    monkeypatch.setenv("KM_NO_SCHEDULER", "1")
+    assert "\n  scheduler " not in runner.invoke(cli, ["help"]).stdout
+    result = runner.invoke(cli, ["scheduler"])
+    assert result.exit_code == 1 and "scheduler" in result.stderr
