@@ -28,7 +28,7 @@ if str(ROOT) not in sys.path:  # `tests.support` importable however pytest was s
     sys.path.insert(0, str(ROOT))
 
 from tests.support import leaks  # noqa: E402
-from tests.support.zookeeper import ZooKeeperServer, zookeeper_available  # noqa: E402
+from tests.support.zookeeper import ZooKeeperServer, delete_tree, zookeeper_available  # noqa: E402
 
 LEAK_KINDS = frozenset({"processes", "tasks", "sockets"})
 
@@ -79,9 +79,9 @@ def _check_loop_tasks(runner: asyncio.Runner, node: pytest.Item | pytest.Collect
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_fixture_setup(fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest) -> Generator[
-    None, object, object
-]:
+def pytest_fixture_setup(
+    fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest
+) -> Generator[None, object, object]:
     """Hook pytest-asyncio's loop runners: check pending tasks after every async fixture's teardown
     (they register their own finalizers on the runner later, so run earlier) and before the loop closes."""
     result = yield
@@ -161,7 +161,7 @@ def zk_chroot(zk_server: ZooKeeperServer) -> Iterator[ZkChroot]:
     admin = KazooClient(hosts=zk_server.connect_string, timeout=10.0)
     admin.start(timeout=30.0)
     try:
-        admin.delete(chroot.path, recursive=True)
+        delete_tree(admin, chroot.path)
     finally:
         admin.stop()
         admin.close()

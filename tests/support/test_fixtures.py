@@ -16,7 +16,7 @@ from kazoo.protocol.states import KazooState
 from tests.conftest import ZkChroot
 from tests.support import leaks
 from tests.support.ports import free_port, port_is_open, wait_until, wait_until_async
-from tests.support.zookeeper import ZooKeeperServer, expire_session, four_letter_word
+from tests.support.zookeeper import ZooKeeperServer, delete_tree, expire_session, four_letter_word
 
 
 def _client(connect_string: str) -> KazooClient:
@@ -130,7 +130,7 @@ def test_leak_probes_see_a_listening_socket_a_process_and_a_task() -> None:
         loop.close()
 
 
-LEAKY_TESTS = '''
+LEAKY_TESTS = """
 import asyncio, socket, subprocess, sys
 import pytest
 
@@ -163,7 +163,7 @@ async def test_clean():
     task.cancel()
     child = subprocess.Popen([sys.executable, "-c", "pass"])
     child.wait()
-'''
+"""
 
 
 def test_leak_checker_fails_leaking_tests_only(tmp_path: Path) -> None:
@@ -177,7 +177,10 @@ def test_leak_checker_fails_leaking_tests_only(tmp_path: Path) -> None:
     (tmp_path / "test_leaky.py").write_text(textwrap.dedent(LEAKY_TESTS))
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rE", str(tmp_path)],
-        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     output = result.stdout + result.stderr
     assert "5 passed, 3 errors" in output, output
@@ -186,3 +189,19 @@ def test_leak_checker_fails_leaking_tests_only(tmp_path: Path) -> None:
     assert "asyncio tasks still pending" in output
     assert "ERROR at teardown of test_opted_out" not in output
     assert "ERROR at teardown of test_clean" not in output
+
+
+def test_delete_tree_removes_nested_znodes(zk_server: ZooKeeperServer, zk_chroot: ZkChroot) -> None:
+    client = _client(zk_server.connect_string)
+    try:
+        base = f"{zk_chroot.path}/tree"
+        for path in ("a/b/c", "a/d", "e"):
+            client.ensure_path(f"{base}/{path}")
+        for i in range(30):
+            client.create(f"{base}/a/b/leaf{i}")
+        delete_tree(client, base, ops_per_transaction=7)
+        assert client.exists(base) is None
+        assert client.get_children(zk_chroot.path) == []
+    finally:
+        client.stop()
+        client.close()

@@ -253,3 +253,29 @@ def expire_session(client: KazooClient, server: ZooKeeperServer, timeout: float 
         if time.monotonic() > deadline:
             client.remove_listener(on_state)
             raise TimeoutError(f"client did not see its session 0x{session_id:x} expire within {timeout}s")
+
+
+def delete_tree(client: KazooClient, path: str, ops_per_transaction: int = 1000) -> None:
+    """Delete `path` and everything below it, many znodes per transaction (kazoo's recursive delete
+    sends one request per znode: minutes for 10,000). Leaves are found by trying: a delete of a znode
+    with children fails (NotEmpty) and that one is emptied first."""
+    from kazoo.exceptions import NotEmptyError
+
+    children = [f"{path.rstrip('/')}/{child}" for child in client.get_children(path)]
+    start = 0
+    while start < len(children):
+        chunk = children[start : start + ops_per_transaction]
+        transaction = client.transaction()
+        for node in chunk:
+            transaction.delete(node)
+        results = transaction.commit()
+        failed = [(node, r) for node, r in zip(chunk, results, strict=True) if isinstance(r, NotEmptyError)]
+        if failed:
+            delete_tree(client, failed[0][0], ops_per_transaction)  # deletes it too
+            children.remove(failed[0][0])
+            continue  # retry the rest of the chunk
+        errors = [type(r).__name__ for r in results if isinstance(r, Exception)]
+        if errors:
+            raise ZooKeeperError(f"deleting below {path} failed: {errors}")
+        start += ops_per_transaction
+    client.delete(path)
