@@ -165,7 +165,12 @@ class SchedulerSession:
             if not isinstance(error, errors.MesosError):
                 raise error  # a handler failed: not ours to hide
             if isinstance(error, errors.NotLeader):
-                self._redirect_to = resolve_redirect(error.location, base)
+                try:
+                    self._redirect_to = resolve_redirect(error.location, base)
+                except ValueError:
+                    error = errors.ProtocolError(
+                        f"307 from {base} without a usable Location {error.location!r}"
+                    )
             action = self.subscription.failed(error)
             log.info("Mesos subscription to %s ended: %s", base, error)
             if self._was_connected:

@@ -144,6 +144,18 @@ async def test_redirect_to_leader_with_protocol_relative_location(fake_master: F
         await standby.stop()
 
 
+async def test_redirect_without_usable_location_backs_off_and_retries(fake_master: FakeMaster) -> None:
+    fake_master.redirect_to = ""  # Location: /api/v1/scheduler (no host)
+    recorder = Recorder()
+    session, runner = await started(fake_master, recorder)
+    await fake_master.wait_for(lambda: len(fake_master.subscribes) >= 3)
+    assert not runner.done() and not session.connected
+    fake_master.redirect_to = None
+    await recorder.wait_for(lambda: session.connected)
+    assert session.master_url == fake_master.base_url
+    await finish(session, runner)
+
+
 async def test_503_and_404_back_off_then_subscribe(fake_master: FakeMaster) -> None:
     fake_master.subscribe_statuses = [503, 404, 503]
     recorder = Recorder()
