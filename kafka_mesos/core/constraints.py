@@ -111,6 +111,7 @@ class PlacementIndex:
         # For ``cluster``: the value of the lowest-id placed broker, as mesos/kafka's "first other".
         self._first: dict[str, tuple[int, str]] = {}
         self._values: dict[int, dict[str, str]] = {}
+        self._holders: dict[tuple[str, str], set[int]] = {}  # (attribute, value) -> broker ids
         for placement in placements:
             self.add(placement)
 
@@ -124,6 +125,7 @@ class PlacementIndex:
                 continue
             recorded[attribute] = value
             self._counts[attribute][value] += 1
+            self._holders.setdefault((attribute, value), set()).add(placement.broker_id)
             first = self._first.get(attribute)
             if first is None or placement.broker_id < first[0]:
                 self._first[attribute] = (placement.broker_id, value)
@@ -136,6 +138,7 @@ class PlacementIndex:
             counts[value] -= 1
             if counts[value] <= 0:
                 del counts[value]
+            self._holders.get((attribute, value), set()).discard(broker_id)
             if self._first.get(attribute, (None, None))[0] == broker_id:
                 self._recompute_first(attribute)
 
@@ -148,6 +151,11 @@ class PlacementIndex:
             self._first.pop(attribute, None)
         else:
             self._first[attribute] = best
+
+    def holder(self, attribute: str, value: str, broker_id: int) -> int | None:
+        """The lowest id of another broker placed where ``attribute`` is ``value`` (for reasons)."""
+        ids = self._holders.get((attribute, value), set()) - {broker_id}
+        return min(ids) if ids else None
 
     def others(self, attribute: str, broker_id: int) -> tuple[Counter[str], str | None]:
         """Counts of ``attribute``'s values on brokers other than ``broker_id``, and the first one."""
@@ -225,5 +233,9 @@ class CompiledConstraints:
             others, first = index.others(attribute, broker_id)
             reason = check_constraint(attribute, constraint, value, others, first)
             if reason is not None:
+                if constraint.kind == UNIQUE and value is not None:
+                    holder = index.holder(attribute, value, broker_id)
+                    if holder is not None:
+                        reason = f"unique: {attribute}={value} already has broker {holder}"
                 return reason
         return None

@@ -64,7 +64,7 @@ def test_constraint_table(constraints: str, host: str, attrs: dict[str, str],
 
 def test_reasons_are_readable() -> None:
     assert check("rack=like:r1", "h", {}, []) == "no rack"
-    assert check("hostname=unique", "h1", {}, [("h1", {})]) == "unique: hostname=h1 already has a broker"
+    assert check("hostname=unique", "h1", {}, [("h1", {})]) == "unique: hostname=h1 already has broker 0"
 
 
 def test_broker_is_not_its_own_other() -> None:

@@ -129,9 +129,9 @@ def test_unique_hostname_counts_same_round_and_existing() -> None:
     brokers = [broker(i, constraints={"hostname": "unique"}) for i in range(3)]
     result = match(brokers, [offer("a"), offer("b"), offer("c")], existing, NOW)
     assert {d.broker_id: d.hostname for d in result.launches} == {0: "b", 1: "c"}
-    assert result.reasons[2] == ["a: unique: hostname=a already has a broker",
-                                 "b: unique: hostname=b already has a broker",
-                                 "c: unique: hostname=c already has a broker"]
+    assert result.reasons[2] == ["a: unique: hostname=a already has broker 9",
+                                 "b: unique: hostname=b already has broker 0",
+                                 "c: unique: hostname=c already has broker 1"]
 
 
 def test_group_by_rack_spreads() -> None:
