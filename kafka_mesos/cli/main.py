@@ -56,6 +56,10 @@ class KafkaMesosCli(click.Group):
                                   standalone_mode=False, **extra)
         except click.exceptions.Abort:
             _fail("aborted")
+        except click.exceptions.NoArgsIsHelpError as e:  # `broker` alone: its usage, then the error
+            if e.ctx is not None:
+                click.echo(e.ctx.get_help())
+            _fail("command required")
         except click.ClickException as e:
             _fail(e.format_message())
         except ApiClientError as e:

@@ -115,3 +115,9 @@ def test_process_commands_are_listed_and_km_no_scheduler_hides_scheduler(
     assert "\n  scheduler " not in runner.invoke(cli, ["help"]).stdout
     result = runner.invoke(cli, ["scheduler"])
     assert result.exit_code == 1 and "scheduler" in result.stderr
+
+
+def test_group_without_subcommand_prints_its_usage_and_one_error_line(runner: CliRunner) -> None:
+    result = runner.invoke(cli, ["broker"])
+    assert result.exit_code == 1 and "Usage: kafka-mesos.sh broker" in result.stdout
+    assert result.stderr == "Error: command required\n"
