@@ -24,7 +24,7 @@ MIN_STOP_GRACE_SECONDS = 0.5
 class BrokerExecutor:
     def __init__(self, env: ExecutorEnv, content_type: str = PROTOBUF) -> None:
         self.env = env
-        self.sandbox = Path(env.directory)
+        self.sandbox = Path(env.sandbox)  # the path inside the container, where this process runs
         self.session = ExecutorSession(env, self, content_type)
         self.tasks: dict[str, BrokerTask] = {}
         self.shutting_down = False
