@@ -63,8 +63,13 @@ def _dispatcher(route: Route) -> Callable[[web.Request], Awaitable[web.StreamRes
 
 
 def _error_response(error: ApiError) -> web.Response:
-    response = web.json_response(error.to_json(), status=error.status)
-    return response
+    # mesos/kafka's own CLI shows only the status line's reason phrase: put the message there too.
+    return web.json_response(error.to_json(), status=error.status, reason=_reason_phrase(error.message))
+
+
+def _reason_phrase(message: str) -> str:
+    printable = "".join(c if " " <= c <= "~" else "?" for c in message)
+    return printable[:300] or "error"
 
 
 @web.middleware

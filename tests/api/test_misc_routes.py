@@ -103,3 +103,8 @@ async def test_store_failures_become_503_and_409(api: Api, monkeypatch: pytest.M
     status, answer = await api.post("/api/broker/add", broker="0")
     assert status == 409 and "someone else" in answer["error"]
     assert dict(api.brokers) == {}
+
+
+async def test_error_message_is_also_the_reason_phrase_for_old_clients(api: Api) -> None:
+    response = await api.client.post("/api/broker/update", data={"broker": "7", "cpus": "1"})
+    assert (response.status, response.reason) == (400, "broker 7 not found")
