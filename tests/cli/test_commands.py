@@ -144,3 +144,12 @@ def test_mesos_kafka_option_spellings(run: Run, server: ThreadedApi) -> None:
     assert (broker.stickiness.period, broker.failover.max_tries) == (300.0, 3)
     result = run("add", "1", "--failover", "1m")  # ambiguous: delay, max-delay, max-tries
     assert result.exit_code == 1 and "--failover" in result.stderr
+
+
+def test_top_level_update_and_empty_value_unsets(run: Run, server: ThreadedApi) -> None:
+    run("add", "0", "--port", "31092", "--failover-max-tries", "3")
+    result = run("update", "0", "--port", "", "--failover-max-tries", "", "--mem", "4096")
+    assert result.exit_code == 0 and result.stdout.startswith("broker updated:\n")
+    assert "port:auto" in result.stdout and "max-tries" not in result.stdout
+    broker = server.brokers()[0]
+    assert (broker.port, broker.failover.max_tries, broker.mem) == (None, None, 4096)
