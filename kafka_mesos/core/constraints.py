@@ -58,7 +58,7 @@ def parse_constraint(text: str, field: str = "constraints") -> Constraint:
     if kind == GROUP_BY:
         if not colon:
             return Constraint(GROUP_BY)
-        if not argument.isascii() or not argument.isdigit() or int(argument) < 1:
+        if not argument.isascii() or not argument.isdigit() or len(argument) > 9 or int(argument) < 1:
             raise ParseError(field, text, f"groupBy:N needs a positive integer, not {argument!r}")
         return Constraint(GROUP_BY, groups=int(argument))
     raise ParseError(field, text, "unsupported condition; use like:R, unlike:R, unique, cluster, "

@@ -21,7 +21,7 @@ _UNIT_MS: dict[str, int] = {
 }
 _FORMAT_UNITS: tuple[tuple[str, int], ...] = (("d", 86_400_000), ("h", 3_600_000), ("m", 60_000),
                                               ("s", 1000), ("ms", 1))
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([a-z]+)")
+_DURATION = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*([a-z]+)")
 # Ten years: anything larger is certainly a typo and would overflow timestamps downstream.
 MAX_DURATION_MS = 10 * 365 * 86_400_000
 

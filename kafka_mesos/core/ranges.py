@@ -47,13 +47,21 @@ class Range:
 PortSpec = Range
 
 
+MAX_DIGITS = 18  # beyond any id or port; also keeps int() away from its 4300-digit limit
+
+
 def _parse_int(field: str, whole: str, part: str) -> int:
     part = part.strip()
-    if not part or not (part.isdigit() or (part[0] in "+-" and part[1:].isdigit())):
-        raise ParseError(field, whole, f"{part!r} is not an integer")
-    if not part.isascii():
-        raise ParseError(field, whole, f"{part!r} is not an integer")
+    digits = part[1:] if part[:1] in ("+", "-") else part
+    if not digits or not digits.isascii() or not digits.isdigit():
+        raise ParseError(field, whole, f"{_short(part)!r} is not an integer")
+    if len(digits) > MAX_DIGITS:
+        raise ParseError(field, whole, "number too large")
     return int(part)
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= 20 else text[:20] + "..."
 
 
 def parse_range(text: str, field: str = "range", *, minimum: int | None = None,

@@ -42,8 +42,11 @@ def _float(name: str, text: str) -> float:
 
 def _int(name: str, text: str) -> int:
     stripped = text.strip()
-    if not stripped.isascii() or not stripped.lstrip("-").isdigit() or stripped.count("-") > 1:
+    digits = stripped[1:] if stripped[:1] == "-" else stripped
+    if not digits.isascii() or not digits.isdigit():
         raise ParseError(name, text, "not an integer")
+    if len(digits) > 18:
+        raise ParseError(name, text, "number too large")
     return int(stripped)
 
 
