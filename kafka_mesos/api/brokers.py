@@ -9,7 +9,7 @@ from dataclasses import replace
 from typing import Any
 
 from kafka_mesos.api.cluster import ApiCluster, Changes, wait_until
-from kafka_mesos.api.control import BrokerLogError, SchedulerControl
+from kafka_mesos.api.control import SchedulerControl
 from kafka_mesos.api.errors import ApiError
 from kafka_mesos.api.params import Params, ParamSpec
 from kafka_mesos.api.routes import Route
@@ -252,7 +252,7 @@ class BrokerService:
             content = await asyncio.wait_for(fetch, timeout)
         except TimeoutError:
             return {"status": "timeout", "content": f"broker {broker_id} log retrieve timeout"}
-        except BrokerLogError as e:
+        except (RuntimeError, LookupError) as e:  # BrokerLogError, or the scheduler's own errors
             return {"status": "failure", "content": str(e)}
         return {"status": "ok", "content": content}
 

@@ -9,8 +9,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 
-class BrokerLogError(Exception):
-    """The broker's log could not be fetched (not running, executor did not answer, ...)."""
+class BrokerLogError(RuntimeError):
+    """The broker's log could not be fetched (not running, executor did not answer, ...).
+
+    The scheduler must not import the API (they are sibling layers): it may raise any RuntimeError (or
+    LookupError) whose message is for the operator; the API answers `{"status": "failure", ...}` with it."""
 
 
 @runtime_checkable
@@ -26,7 +29,8 @@ class SchedulerControl(Protocol):
 
     async def broker_log(self, broker_id: int, name: str, lines: int, timeout: float) -> str:  # noqa: ASYNC109
         """The last `lines` lines of log `name` (stdout, stderr, server.log...) from the broker's executor.
-        Raises BrokerLogError with a message for the operator, TimeoutError after `timeout` seconds."""
+        Raises RuntimeError or LookupError with a message for the operator, TimeoutError after `timeout`
+        seconds."""
 
 
 class IdleControl:

@@ -227,3 +227,16 @@ async def test_concurrent_writes_to_one_broker_lose_no_update(api: Api) -> None:
     assert (broker.port is not None and broker.port.format()) == "31000..31010"
     assert (broker.options, broker.log4j_options, broker.constraints) == (
         {"a": "1"}, {"b": "2"}, {"hostname": "unique"})
+
+
+async def test_log_failure_from_a_scheduler_error_without_importing_the_api(api: Api) -> None:
+    await api.post("/api/broker/add", broker="0")
+    await observe(api.cluster, {0: running_task(0)}, active=True)
+
+    async def failing(broker_id: int, name: str, lines: int, timeout: float) -> str:  # noqa: ASYNC109
+        raise RuntimeError("the scheduler is not connected to Mesos")
+
+    api.control.broker_log = failing  # type: ignore[method-assign]
+    status, answer = await api.post("/api/broker/log", broker="0")
+    assert status == 200
+    assert answer == {"status": "failure", "content": "the scheduler is not connected to Mesos"}
