@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sys
 import time
 import uuid
 from collections.abc import Coroutine
@@ -39,6 +40,27 @@ log = logging.getLogger(__name__)
 TaskStatus = mpb.TaskStatus
 
 
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent.parent
+
+
+def command_executor_info(task: mpb.TaskInfo, framework_id: str) -> mpb.ExecutorInfo:
+    """The ExecutorInfo of the built-in command executor for a command task: executor id = task id,
+    the task's URIs are fetched into its sandbox (as Mesos does)."""
+    info = mpb.ExecutorInfo(
+        name=f"Command Executor (Task: {task.task_id.value}) (Command: {task.command.value})"
+    )
+    info.executor_id.value = task.task_id.value
+    info.framework_id.value = framework_id
+    info.source = task.task_id.value
+    command = info.command
+    command.shell = False
+    command.value = sys.executable
+    command.arguments.extend([sys.executable, "-m", "kafka_mesos.localmesos.command_executor"])
+    command.uris.extend(task.command.uris)
+    command.environment.variables.add(name="PYTHONPATH", value=str(PACKAGE_ROOT))
+    return info
+
+
 class MasterLink(Protocol):
     """What an agent tells its master."""
 
@@ -67,6 +89,7 @@ class ExecutorRun:
     failure_message: str = "Executor terminated"
     timers: list[asyncio.TimerHandle] = field(default_factory=list)
     task: asyncio.Task[None] | None = None
+    command_executor: bool = False
 
     @property
     def framework_id(self) -> str:
@@ -179,6 +202,7 @@ class LocalAgent:
             self.work_dir, self.id, framework_id, executor.executor_id.value, container_id
         )
         run = ExecutorRun(framework_info, executor, container_id, directory)
+        run.command_executor = task.HasField("command")
         run.queued[task.task_id.value] = task
         run.task_states[task.task_id.value] = mpb.TASK_STAGING
         self.runs[key] = run
@@ -264,6 +288,7 @@ class LocalAgent:
                 executor_id=run.executor_id,
                 directory=run.directory,
                 checkpoint=run.framework_info.checkpoint,
+                http_command_executor=run.command_executor,
                 shutdown_grace_period=self._grace_period(run.info),
             ).variables(run.info.command)
             if run.terminating:

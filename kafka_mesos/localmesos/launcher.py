@@ -53,6 +53,7 @@ class ExecutorEnvironment:
     directory: Path
     checkpoint: bool
     shutdown_grace_period: float
+    http_command_executor: bool = False
 
     def variables(self, command: mpb.CommandInfo) -> dict[str, str]:
         env = {
@@ -64,7 +65,7 @@ class ExecutorEnvironment:
             "MESOS_EXECUTOR_ID": self.executor_id,
             "MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD": format_duration(self.shutdown_grace_period),
             "MESOS_FRAMEWORK_ID": self.framework_id,
-            "MESOS_HTTP_COMMAND_EXECUTOR": "0",
+            "MESOS_HTTP_COMMAND_EXECUTOR": "1" if self.http_command_executor else "0",
             "MESOS_SANDBOX": str(self.directory),
             "MESOS_SLAVE_ID": self.agent_id,
             "MESOS_SLAVE_PID": f"slave(1)@{self.agent_ip}:{self.agent_port}",

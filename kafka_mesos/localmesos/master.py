@@ -10,7 +10,7 @@ import time
 import uuid
 
 from kafka_mesos.localmesos import allocator
-from kafka_mesos.localmesos.agent import LocalAgent
+from kafka_mesos.localmesos.agent import LocalAgent, command_executor_info
 from kafka_mesos.localmesos.config import MESOS_VERSION, LocalMesosConfig
 from kafka_mesos.localmesos.offer_json import OfferJsonCache
 from kafka_mesos.localmesos.records import (
@@ -494,7 +494,7 @@ class Master:
             except ResourceParseError as exc:
                 problem = f"Task uses invalid resources: {exc}"
         if problem is None and task.HasField("command"):
-            problem = "Command tasks (no ExecutorInfo) are not supported by the local Mesos"
+            executor = command_executor_info(task, framework.id)
         if problem is None and not remaining.contains(needed):
             problem = f"Task uses more resources {needed.flatten()} than available {remaining.flatten()}"
         if problem is not None or executor is None:
@@ -508,9 +508,14 @@ class Master:
             )
             return remaining
         task_resources = Resources.from_pb(task.resources)
-        record = TaskRecord(task, framework.id, agent.id, executor.executor_id.value, role, task_resources)
+        command_task = task.HasField("command")
+        executor_id = None if command_task else executor.executor_id.value
+        record = TaskRecord(task, framework.id, agent.id, executor_id, role, task_resources)
         framework.tasks[task_id] = record
         agent.tasks[(framework.id, task_id)] = record
+        if command_task:  # the command executor's own resources are not accounted by the master
+            agent.agent.launch(framework.info, _agent_command_task(task, role), executor)
+            return remaining - needed
         key = (framework.id, executor.executor_id.value)
         if key not in agent.executors:
             executor_record = ExecutorRecord(
@@ -700,6 +705,13 @@ def _to_agent_resources(resources: object, role: str) -> None:
             res.reservations.add(type=mpb.Resource.ReservationInfo.STATIC, role=reserved)
         if not res.HasField("allocation_info"):
             res.allocation_info.role = role
+
+
+def _agent_command_task(task: mpb.TaskInfo, role: str) -> mpb.TaskInfo:
+    copy = mpb.TaskInfo()
+    copy.CopyFrom(task)
+    _to_agent_resources(copy.resources, role)
+    return copy
 
 
 def _agent_executor(executor: mpb.ExecutorInfo, role: str) -> mpb.ExecutorInfo:

@@ -208,3 +208,41 @@ async def _until(predicate: Callable[[], bool], deadline: float = 20.0) -> None:
     while not predicate():
         assert loop.time() < end, "condition not met before the deadline"
         await asyncio.sleep(0.02)
+
+
+def command_task(offer: mpb.Offer, task_id: str, command: str) -> Call:
+    call = launch_call(offer, task_id, sample_executor_info("unused", codec.JSON), port=None)
+    task = call.accept.operations[0].launch.task_infos[0]
+    task.ClearField("executor")
+    task.command.value = command
+    return call
+
+
+async def test_command_tasks_run_on_the_builtin_command_executor(
+    framework: RawFramework, mesos: LocalMesos
+) -> None:
+    await framework.subscribe(framework_info())
+    offers = await framework.wait_offers()
+    await framework.call(command_task(offers[0], "cmd-ok", "echo hello > out.txt"))
+    for state in (mpb.TASK_STARTING, mpb.TASK_RUNNING):
+        await framework.acknowledge(await framework.wait_update("cmd-ok", state))
+    finished = await framework.wait_update("cmd-ok", mpb.TASK_FINISHED)
+    assert finished.message == "Command exited with status 0" and finished.executor_id.value == "cmd-ok"
+    await framework.acknowledge(finished)
+    sandbox = next(mesos.work_dir.glob("slaves/*/frameworks/*/executors/cmd-ok/runs/latest"))
+    assert (sandbox / "out.txt").read_text() == "hello\n"
+    env_call = command_task(offers[1], "cmd-fail", "exit 7")
+    await framework.call(env_call)
+    for state in (mpb.TASK_STARTING, mpb.TASK_RUNNING):
+        await framework.acknowledge(await framework.wait_update("cmd-fail", state))
+    failed = await framework.wait_update("cmd-fail", mpb.TASK_FAILED)
+    assert failed.message == "Command exited with status 7"
+
+    mark = len(framework.events)
+    await framework.call(command_task((await framework.wait_offers(after=mark))[0], "cmd-kill", "sleep 60"))
+    for state in (mpb.TASK_STARTING, mpb.TASK_RUNNING):
+        await framework.acknowledge(await framework.wait_update("cmd-kill", state))
+    kill = Call(type=Call.KILL)
+    kill.kill.task_id.value = "cmd-kill"
+    await framework.call(kill)
+    assert (await framework.wait_update("cmd-kill", mpb.TASK_KILLED)).source == TaskStatus.SOURCE_EXECUTOR
