@@ -89,6 +89,9 @@ class FakeMaster:
         content_type = response.headers["Content-Type"]
         await response.write(encode_record(codec.encode(event, content_type, emit_defaults=True)))
 
+    async def push_raw(self, data: bytes, stream: int = -1) -> None:
+        await self.streams[stream].write(data)
+
     async def end_stream(self, stream: int = -1) -> None:
         response = self.streams[stream]
         self.ended.add(id(response))

@@ -11,6 +11,7 @@ import pytest
 
 from kafka_mesos.mesos import calls, codec, errors
 from kafka_mesos.mesos.pb import mesos_pb2, scheduler_pb2
+from kafka_mesos.mesos.recordio import encode_record
 from kafka_mesos.mesos.scheduler_session import SchedulerSession
 from kafka_mesos.mesos.subscription import Backoff
 
@@ -126,6 +127,32 @@ async def test_events_are_handled_in_order_and_nothing_is_acknowledged(fake_mast
     updates = [e.update.status.task_id.value for e in recorder.events if e.type == Event.UPDATE]
     assert updates == ["t0", "t1", "t2", "t3", "t4"]
     assert not [r for r in fake_master.received if r.call.type == Call.ACKNOWLEDGE]
+    await finish(session, runner)
+
+
+async def test_records_split_across_http_chunks(fake_master: FakeMaster) -> None:
+    recorder = Recorder()
+    session, runner = await started(fake_master, recorder)
+    await recorder.wait_for(lambda: session.connected)
+    message = Event(type=Event.MESSAGE)
+    message.message.agent_id.value, message.message.executor_id.value = "S0", "e"
+    message.message.data = b"\x00\n\xff" * 100
+    stream = encode_record(codec.encode(message, codec.PROTOBUF)) * 2
+    for i in range(0, len(stream), 7):
+        await fake_master.push_raw(stream[i : i + 7])
+    await recorder.wait_for(lambda: recorder.log.count("MESSAGE") == 2)
+    assert all(e.message.data == message.message.data for e in recorder.events if e.type == Event.MESSAGE)
+    await finish(session, runner)
+
+
+async def test_heartbeats_keep_the_stream_alive(fake_master: FakeMaster) -> None:
+    # The watchdog allows 40 intervals (2 s) of silence: generous on a loaded machine, yet
+    # the stream sees ~10 watchdog periods' worth of heartbeats without a reconnect.
+    fake_master.heartbeat_interval = 0.05
+    recorder = Recorder()
+    session, runner = await started(fake_master, recorder, missed_heartbeats=40)
+    await recorder.wait_for(lambda: recorder.log.count("HEARTBEAT") >= 15)
+    assert len(fake_master.subscribes) == 1 and recorder.disconnects == []
     await finish(session, runner)
 
 
