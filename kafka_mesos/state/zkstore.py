@@ -122,6 +122,9 @@ class ZkStore(Store):
         self._own_txids: list[str] = []
         self._seen_version = -1
         self._abandoned_owners: set[str] = set()
+        self._marker_hint: int | None = None
+        """Version of the change marker after our last write: saves a read per write (if someone else
+        wrote since, the transaction's version check fails and the marker is read again)."""
 
     # ------------------------------------------------------------------ paths
 
@@ -270,6 +273,11 @@ class ZkStore(Store):
             raise StoreUnavailable(f"{self.description} is closed") from e
         return results
 
+    async def _marker_for_write(self, deadline: float) -> _Changes:
+        if self._marker_hint is not None:
+            return _Changes(self._marker_hint, None, None, None)
+        return await self._settled_changes(deadline)
+
     async def _read_changes(self, deadline: float) -> _Changes:
         raw, stat = await self._read(
             "reading the change marker", lambda: self.bridge.client.get_async(self.changes_path), deadline
@@ -406,7 +414,8 @@ class ZkStore(Store):
     async def _put_single(
         self, writes: list[BrokerWrite], encoded: dict[int, bytes | None], deadline: float
     ) -> NewVersions:
-        changes = await self._settled_changes(deadline)
+        changes = await self._marker_for_write(deadline)
+        self._marker_hint = None
         any_ids = [w.id for w in writes if w.expected_version is ANY]
         existing = await self._current(any_ids, deadline) if any_ids else {}
         txid = uuid.uuid4().hex
@@ -438,11 +447,13 @@ class ZkStore(Store):
         if failed == 0:
             raise _Retry()
         if failed is not None:
+            self._marker_hint = changes.version  # the marker did not move
             write = op_writes[failed - 1]
             if write.expected_version is ANY:
                 raise _Retry()  # existence changed between our read and the write
             raise await self._conflict(write, deadline)
         self._own_versions.add(changes.version + 1)
+        self._marker_hint = changes.version + 1
         for write, result in zip(op_writes, results[1:], strict=True):
             if write.data is None:
                 new_versions[write.id] = None
@@ -484,7 +495,8 @@ class ZkStore(Store):
         async with self._lock:
             deadline = self._deadline()
             while True:
-                changes = await self._settled_changes(deadline)
+                changes = await self._marker_for_write(deadline)
+                self._marker_hint = None
                 txid = uuid.uuid4().hex
                 tx = self.bridge.client.transaction()
                 tx.set_data(self.changes_path, _encode({"tx": txid, "batch": None}), version=changes.version)
@@ -500,6 +512,7 @@ class ZkStore(Store):
                         continue
                 if _failed_index(results) is None:
                     self._own_versions.add(changes.version + 1)
+                    self._marker_hint = changes.version + 1
                     return
                 if asyncio.get_running_loop().time() > deadline:
                     raise StoreUnavailable(f"{self.description} kept changing while writing the framework id")
@@ -509,6 +522,7 @@ class ZkStore(Store):
     async def _put_chunked(
         self, writes: list[BrokerWrite], encoded: dict[int, bytes | None], deadline: float
     ) -> NewVersions:
+        self._marker_hint = None
         changes = await self._settled_changes(deadline)
         ordered = sorted(writes, key=lambda w: w.id)
         # records that must not exist are not read: their create fails in the transaction if they do
@@ -649,6 +663,7 @@ class ZkStore(Store):
 
     async def _take_over(self, changes: _Changes, deadline: float) -> None:
         """Own a batch whose owner is gone (by a versioned write of the marker), then roll it back."""
+        self._marker_hint = None
         owner = f"{self.root}/owners/{uuid.uuid4().hex}"
         txid = uuid.uuid4().hex
         tx = self.bridge.client.transaction()
@@ -667,6 +682,7 @@ class ZkStore(Store):
 
     async def _rollback(self, owner: str, marker_version: int, deadline: float) -> None:
         """Undo an open batch we own, chunk by chunk (newest first), then close it."""
+        self._marker_hint = None
         client = self.bridge.client
         undo_dir = f"{self.root}/batch-undo"
         names = await self._read(
