@@ -146,12 +146,12 @@ async def test_records_split_across_http_chunks(fake_master: FakeMaster) -> None
 
 
 async def test_heartbeats_keep_the_stream_alive(fake_master: FakeMaster) -> None:
-    # The watchdog allows 40 intervals (2 s) of silence: generous on a loaded machine, yet
-    # the stream sees ~10 watchdog periods' worth of heartbeats without a reconnect.
-    fake_master.heartbeat_interval = 0.05
+    # Watchdog = 10 intervals (1 s): generous on a loaded machine. The stream lives through
+    # 25 heartbeats (~2.5 watchdog periods), so each heartbeat must have reset the watchdog.
+    fake_master.heartbeat_interval = 0.1
     recorder = Recorder()
-    session, runner = await started(fake_master, recorder, missed_heartbeats=40)
-    await recorder.wait_for(lambda: recorder.log.count("HEARTBEAT") >= 15)
+    session, runner = await started(fake_master, recorder, missed_heartbeats=10)
+    await recorder.wait_for(lambda: recorder.log.count("HEARTBEAT") >= 25)
     assert len(fake_master.subscribes) == 1 and recorder.disconnects == []
     await finish(session, runner)
 
