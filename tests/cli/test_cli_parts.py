@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import string
 from dataclasses import replace
+from urllib.parse import parse_qsl
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kafka_mesos.apiclient import encode_form
 from kafka_mesos.apiclient.client import normalise_api_url
@@ -61,3 +66,13 @@ def test_section_headers_and_timeout_reasons() -> None:
     assert not_running_reasons([waiting, running], "running") == [
         f"broker 4: {waiting['state']} (agent a: cpus 0.1 < 1)"]
     assert not_running_reasons([waiting, running], "stopped") == ["broker 5: running"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(st.text(alphabet=string.ascii_letters, min_size=1, max_size=12),
+                       st.one_of(st.text(max_size=40), st.just(True)), max_size=6))
+def test_form_encoding_round_trips_through_the_servers_parser(params: dict[str, str | bool]) -> None:
+    """What the CLI sends is exactly what the API reads (aiohttp parses forms with parse_qsl)."""
+    body = encode_form(params).decode()
+    parsed = parse_qsl(body.rstrip(), keep_blank_values=True, encoding="utf-8")
+    assert dict(parsed) == {k: "" if v is True else v for k, v in params.items()}

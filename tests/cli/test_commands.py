@@ -153,3 +153,11 @@ def test_top_level_update_and_empty_value_unsets(run: Run, server: ThreadedApi) 
     assert "port:auto" in result.stdout and "max-tries" not in result.stdout
     broker = server.brokers()[0]
     assert (broker.port, broker.failover.max_tries, broker.mem) == (None, None, 4096)
+
+
+def test_awkward_characters_reach_the_api_intact(run: Run, server: ThreadedApi) -> None:
+    result = run("add", "0", "--options", "a=x&y+z%20 ,b=ü\\,v", "--jvm-options", "-Dp=1 -Dq='a b'")
+    assert result.exit_code == 0, result.stderr
+    broker = server.brokers()[0]
+    assert broker.options == {"a": "x&y+z%20", "b": "ü,v"}
+    assert broker.jvm_options == "-Dp=1 -Dq='a b'"
