@@ -86,21 +86,27 @@ class BrokerTask:
         """The whole life of the task; ends after its terminal update was sent."""
         try:
             spec = self._parse_spec()
-            self.dist_dir = await asyncio.to_thread(prepare_distribution, spec, self.sandbox)
-        except (LaunchError, DistributionNotFound, OSError) as exc:
+        except LaunchError as exc:
             await self.status(mesos_pb2.TASK_FAILED, f"cannot launch the broker: {exc}")
             return
-        if self.kill_requested:
-            await self.status(mesos_pb2.TASK_KILLED, "killed before the broker started")
-            return
         watch = RegistrationWatch(spec.zookeeper_connect, spec.broker_id)
+        # ZooKeeper is asked about old registrations while the config files are written
+        preparing = asyncio.create_task(watch.prepare(), name=f"zk-prepare-{self.task_id}")
         try:
-            await watch.prepare()
+            try:
+                self.dist_dir = await asyncio.to_thread(prepare_distribution, spec, self.sandbox)
+            except (DistributionNotFound, OSError) as exc:
+                await self.status(mesos_pb2.TASK_FAILED, f"cannot launch the broker: {exc}")
+                return
+            await preparing
             if self.kill_requested:
                 await self.status(mesos_pb2.TASK_KILLED, "killed before the broker started")
                 return
             await self._start_and_supervise(spec, watch)
         finally:
+            preparing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await preparing
             await watch.close()
 
     def _parse_spec(self) -> LaunchSpec:

@@ -53,4 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     except ExecutorEnvError as exc:
         print(f"kafka-mesos-executor: {exc}", file=sys.stderr)
         return 64
+    logging.getLogger(__name__).info(
+        "executor %s of framework %s starting (python %s, pid %d)",
+        env.executor_id, env.framework_id, sys.version.split()[0], os.getpid(),
+    )
     return asyncio.run(run(env, JSON if args.content_type == "json" else PROTOBUF))
