@@ -9,6 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
+from kafka_mesos.api.admin import admin_routes
 from kafka_mesos.api.brokers import BrokerService, broker_routes
 from kafka_mesos.api.cluster import ApiCluster
 from kafka_mesos.api.control import SchedulerControl
@@ -35,7 +36,7 @@ def build_app(
     """The REST API over `cluster`. `files`: name → path of artifacts served to executors
     (`/files/<name>`, also `/jar/<name>`, `/kafka/<name>` as mesos/kafka's agents fetch them)."""
     service = BrokerService(cluster, control, poll_interval=poll_interval)
-    routes = broker_routes(service) + topic_routes()
+    routes = broker_routes(service) + topic_routes() + admin_routes()
     app = web.Application(middlewares=[_json_errors])
     for route in routes:
         app.router.add_route("GET", route.path, _dispatcher(route))
@@ -110,10 +111,15 @@ def _health(
 ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     async def health(request: web.Request) -> web.StreamResponse:
         store_ok = await cluster.healthy()
+        try:
+            scheduler: dict[str, Any] = dict(control.status())
+        except Exception as e:  # the health answer must not fail because a status field did
+            log.exception("scheduler status failed")
+            scheduler = {"error": f"{type(e).__name__}: {e}"}
         body: dict[str, Any] = {
             "status": "ok" if store_ok else "unavailable",
             "store": "ok" if store_ok else "unreachable",
-            "scheduler": dict(control.status()),
+            "scheduler": scheduler,
         }
         return web.json_response(body, status=200 if store_ok else 503)
 

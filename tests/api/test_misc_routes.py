@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -108,3 +109,25 @@ async def test_store_failures_become_503_and_409(api: Api, monkeypatch: pytest.M
 async def test_error_message_is_also_the_reason_phrase_for_old_clients(api: Api) -> None:
     response = await api.client.post("/api/broker/update", data={"broker": "7", "cpus": "1"})
     assert (response.status, response.reason) == (400, "broker 7 not found")
+
+
+async def test_loglevel_changes_a_loggers_level(api: Api) -> None:
+    logger = logging.getLogger("kafka_mesos.scheduler")
+    before = logger.level
+    try:
+        status, answer = await api.post("/loglevel", logger="scheduler", level="debug")
+        assert (status, answer) == (200, {"logger": "kafka_mesos.scheduler", "level": "DEBUG"})
+        assert logger.level == logging.DEBUG
+        status, answer = await api.post("/loglevel", logger="scheduler", level="loud")
+        assert status == 400 and answer["field"] == "level"
+    finally:
+        logger.setLevel(before)
+
+
+async def test_health_survives_a_failing_scheduler_status(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken() -> dict[str, object]:
+        raise KeyError("reconciling")
+
+    monkeypatch.setattr(api.control, "status", broken)
+    status, answer = await api.get("/health")
+    assert status == 200 and answer["scheduler"] == {"error": "KeyError: 'reconciling'"}
