@@ -52,3 +52,16 @@ async def test_registration_watch_ignores_a_registration_from_before_the_spawn(z
             assert registration.endpoint() == "new:2"
         finally:
             await watch.close()
+
+
+async def test_without_zookeeper_before_the_spawn_the_registration_timestamp_decides() -> None:
+    from tests.support.ports import free_port
+
+    watch = RegistrationWatch(f"127.0.0.1:{free_port()}", 9)  # nothing listens there
+    await watch.prepare(within=5)
+    await watch.close()
+    assert not watch.prepared
+    fresh = BrokerRegistration(host="h", port=1, timestamp_ms=watch.spawn_ms + 5)
+    stale = BrokerRegistration(host="h", port=1, timestamp_ms=watch.spawn_ms - 60_000)
+    assert watch._counts(czxid=1, registration=fresh)
+    assert not watch._counts(czxid=1, registration=stale)
