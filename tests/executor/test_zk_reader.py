@@ -9,6 +9,7 @@ from kafka_mesos.executor.zkclient import ZkReader, parse_connect
 from kafka_mesos.kafka.znodes import BrokerRegistration
 from tests.conftest import ZkChroot
 from tests.executor.standin_helpers import kazoo
+from tests.support.ports import free_port
 
 
 def test_parse_connect() -> None:
@@ -55,8 +56,6 @@ async def test_registration_watch_ignores_a_registration_from_before_the_spawn(z
 
 
 async def test_without_zookeeper_before_the_spawn_the_registration_timestamp_decides() -> None:
-    from tests.support.ports import free_port
-
     watch = RegistrationWatch(f"127.0.0.1:{free_port()}", 9)  # nothing listens there
     await watch.prepare(within=5)
     await watch.close()
