@@ -64,7 +64,9 @@ def command_executor_info(task: mpb.TaskInfo, framework_id: str) -> mpb.Executor
 class MasterLink(Protocol):
     """What an agent tells its master."""
 
-    def forward_status_update(self, agent_id: str, framework_id: str, status: mpb.TaskStatus) -> None: ...
+    def forward_status_update(
+        self, agent_id: str, framework_id: str, status: mpb.TaskStatus, latest_state: mpb.TaskState
+    ) -> None: ...
 
     def executor_message(self, agent_id: str, framework_id: str, executor_id: str, data: bytes) -> None: ...
 
@@ -331,8 +333,8 @@ class LocalAgent:
 
     # ------------------------------------------------------------------ status updates
 
-    def _forward(self, framework_id: str, status: mpb.TaskStatus) -> None:
-        self.master.forward_status_update(self.id, framework_id, status)
+    def _forward(self, framework_id: str, status: mpb.TaskStatus, latest_state: mpb.TaskState) -> None:
+        self.master.forward_status_update(self.id, framework_id, status, latest_state)
 
     def _agent_update(
         self, run: ExecutorRun, task_id: str, state: mpb.TaskState, reason: TaskStatus.Reason, message: str

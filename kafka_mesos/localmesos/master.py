@@ -646,15 +646,21 @@ class Master:
 
     # ------------------------------------------------------------------ from agents (MasterLink)
 
-    def forward_status_update(self, agent_id: str, framework_id: str, status: mpb.TaskStatus) -> None:
+    def forward_status_update(
+        self, agent_id: str, framework_id: str, status: mpb.TaskStatus, latest_state: mpb.TaskState
+    ) -> None:
+        """The agent forwards a task's oldest unacknowledged update together with the state of its
+        newest one (Mesos' `latest_state`): the master's task state, reconciliation answers and
+        resource accounting follow the newest state."""
         framework = self.frameworks.get(framework_id)
         if framework is None:
             return
         task = framework.tasks.get(status.task_id.value)
-        if task is not None and status.uuid not in task.seen_uuids:
-            task.seen_uuids.add(status.uuid)
-            task.state = status.state
-            task.statuses.append(status)
+        if task is not None:
+            task.state = latest_state
+            if status.uuid not in task.seen_uuids:
+                task.seen_uuids.add(status.uuid)
+                task.statuses.append(status)
         framework.send(Event(type=Event.UPDATE, update=Event.Update(status=status)))
 
     def executor_message(self, agent_id: str, framework_id: str, executor_id: str, data: bytes) -> None:

@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 
 from kafka_mesos.mesos.pb import mesos_pb2 as mpb
 
-Forward = Callable[[str, mpb.TaskStatus], None]
+# (framework id, the update in flight, the state of the task's latest queued update)
+Forward = Callable[[str, mpb.TaskStatus, mpb.TaskState], None]
 
 
 @dataclass
@@ -81,7 +82,7 @@ class StatusUpdateManager:
 
     def _send_head(self, stream: TaskUpdateStream, *, reset: bool) -> None:
         stream.backoff = self._retry_initial if reset else min(stream.backoff * 2, self._retry_max)
-        self._forward(stream.framework_id, stream.pending[0])
+        self._forward(stream.framework_id, stream.pending[0], stream.pending[-1].state)
         loop = asyncio.get_running_loop()
         stream.timer = loop.call_later(stream.backoff, self._retry, stream)
 
