@@ -577,6 +577,11 @@ class ZkStore(Store):
             failed = _failed_index(results)
             if failed is not None:
                 culprit = op_writes[failed - header_ops] if header_ops <= failed < len(results) - 1 else None
+                if index > 0 and failed == 0:  # our owner node is gone: the session expired mid-batch
+                    await self._settled_changes(deadline)  # takes the batch over and rolls it back
+                    raise StoreUnavailable(
+                        "ZooKeeper session expired during a batch write; nothing was changed"
+                    )
                 if index > 0:
                     await self._rollback(owner, changes.version + 1, deadline)
                 if culprit is not None and culprit.expected_version is not ANY:

@@ -295,3 +295,65 @@ async def test_session_expiry_during_writes(zk_server: ZooKeeperServer, zk_chroo
         assert await store.healthy()
     finally:
         await store.close()
+
+
+@pytest.mark.usefixtures("small_transactions")
+async def test_session_expiry_in_the_middle_of_a_chunked_batch_changes_nothing(
+    zk_server: ZooKeeperServer, zk_chroot: ZkChroot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = ZkStore(zk_chroot.connect_string, "/km", session_timeout=4.0)
+    await store.open()
+    real_commit = store._commit
+    commits = 0
+
+    async def commit_after_expiry(*args: object) -> list[object]:
+        nonlocal commits
+        commits += 1
+        if commits == 2:  # the first chunk is written, the batch is open
+            await asyncio.to_thread(expire_session, store.bridge.client, zk_server)
+        return await real_commit(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(store, "_commit", commit_after_expiry)
+    try:
+        with pytest.raises(StoreUnavailable, match="nothing was changed"):
+            await store.put_brokers([BrokerWrite(i, record(i), None) for i in range(40)])
+        assert commits > 2
+        assert (await store.load()).brokers == {}
+        await store.put_brokers([BrokerWrite(i, record(i), None) for i in range(40)])
+        assert len((await store.load()).brokers) == 40
+    finally:
+        await store.close()
+
+
+@pytest.mark.usefixtures("small_transactions")
+async def test_server_restart_in_the_middle_of_a_chunked_batch_is_all_or_nothing(
+    zk_server_fresh: ZooKeeperServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = ZkStore(zk_server_fresh.connect_string, "/km", session_timeout=20.0, op_timeout=30.0)
+    await store.open()
+    real_commit = store._commit
+    commits = 0
+
+    async def commit_during_restart(*args: object) -> list[object]:
+        nonlocal commits
+        commits += 1
+        if commits == 3:
+            restart = asyncio.create_task(asyncio.to_thread(zk_server_fresh.restart))
+            try:
+                return await real_commit(*args)  # type: ignore[arg-type]
+            finally:
+                await restart
+        return await real_commit(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(store, "_commit", commit_during_restart)
+    try:
+        try:
+            await store.put_brokers([BrokerWrite(i, record(i), None) for i in range(40)])
+            expected = 40
+        except StoreUnavailable as e:
+            assert not e.outcome_unknown
+            expected = 0
+        assert commits > 3
+        assert len((await store.load()).brokers) == expected
+    finally:
+        await store.close()
