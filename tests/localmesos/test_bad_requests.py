@@ -122,3 +122,20 @@ def _same(response: Any, capture: dict[str, Any]) -> None:
     assert response.status == capture["status"]
     assert response.headers["Content-Type"] == capture["headers"]["Content-Type"]
     assert response.body.decode() == capture["body_text"]
+
+
+async def test_kill_of_unknown_task_is_answered_like_reconciliation(framework: RawFramework) -> None:
+    await framework.subscribe(framework_info())
+    kill = Call(type=Call.KILL)
+    kill.kill.task_id.value = "ghost"
+    assert (await framework.call(kill)).status == 202
+    answer = await framework.wait_update("ghost", 5)  # TASK_LOST
+    assert answer.message == "Reconciliation: Task is unknown" and not answer.HasField("uuid")
+
+
+async def test_health_and_redirect(mesos: LocalMesos, http: aiohttp.ClientSession) -> None:
+    async with http.get(f"{mesos.master_url}/health") as response:
+        assert response.status == 200
+    async with http.get(f"{mesos.master_url}/redirect", allow_redirects=False) as response:
+        assert response.status == 307
+        assert response.headers["Location"] == f"//127.0.0.1:{mesos.master.port}"
