@@ -32,9 +32,11 @@ def build_app(
     *,
     files: Mapping[str, Path] | None = None,
     poll_interval: float = 0.05,
+    on_quit: Callable[[], None] | None = None,
 ) -> web.Application:
     """The REST API over `cluster`. `files`: name → path of artifacts served to executors
-    (`/files/<name>`, also `/jar/<name>`, `/kafka/<name>` as mesos/kafka's agents fetch them)."""
+    (`/files/<name>`, also `/jar/<name>`, `/kafka/<name>` as mesos/kafka's agents fetch them).
+    `on_quit`: what `POST /quitquitquit` does (stop the scheduler, brokers keep running)."""
     service = BrokerService(cluster, control, poll_interval=poll_interval)
     routes = broker_routes(service) + topic_routes() + admin_routes()
     app = web.Application(middlewares=[_json_errors])
@@ -44,6 +46,7 @@ def build_app(
     health = _health(cluster, control)
     app.router.add_route("GET", "/health", health)
     app.router.add_route("POST", "/health", health)
+    app.router.add_post("/quitquitquit", _quit(on_quit))
     document = openapi_document(routes, _extra_paths())
     app.router.add_get("/api/openapi.json", _openapi(document))
     serve = _file_server(dict(files or {}))
@@ -126,6 +129,16 @@ def _health(
     return health
 
 
+def _quit(on_quit: Callable[[], None] | None) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    async def quit_scheduler(request: web.Request) -> web.StreamResponse:
+        if on_quit is None:
+            raise ApiError("this server cannot be stopped through the API", None, status=501)
+        on_quit()
+        return web.json_response({"status": "stopping"})
+
+    return quit_scheduler
+
+
 def _openapi(document: dict[str, Any]) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     async def serve(request: web.Request) -> web.StreamResponse:
         return web.json_response(document)
@@ -155,6 +168,12 @@ def _extra_paths() -> dict[str, Any]:
             }
         },
         "/api/openapi.json": {"get": {"summary": "this document", "responses": ok}},
+        "/quitquitquit": {
+            "post": {
+                "summary": "stop the scheduler; the brokers keep running and the next scheduler takes over",
+                "responses": {**ok, "501": {"description": "not available in this server"}},
+            }
+        },
         "/files/{name}": {
             "get": {
                 "summary": "an artifact served to executors (executor zipapp, Kafka distribution); "

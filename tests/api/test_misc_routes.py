@@ -131,3 +131,21 @@ async def test_health_survives_a_failing_scheduler_status(api: Api, monkeypatch:
     monkeypatch.setattr(api.control, "status", broken)
     status, answer = await api.get("/health")
     assert status == 200 and answer["scheduler"] == {"error": "KeyError: 'reconciling'"}
+
+
+async def test_quitquitquit_calls_the_runtimes_stop(tmp_path: Path) -> None:
+    cluster = await open_cluster(tmp_path / "s.json")
+    quits: list[bool] = []
+    try:
+        app = build_app(cluster, FollowingScheduler(), on_quit=lambda: quits.append(True))
+        async with TestClient(TestServer(app, host="127.0.0.1")) as client:
+            assert (await client.get("/quitquitquit")).status == 405
+            response = await client.post("/quitquitquit")
+            assert (response.status, await response.json(), quits) == (200, {"status": "stopping"}, [True])
+    finally:
+        await cluster.close()
+
+
+async def test_quitquitquit_without_a_runtime_is_501(api: Api) -> None:
+    status, answer = await api.post("/quitquitquit")
+    assert status == 501 and answer["code"] == 501
