@@ -10,7 +10,8 @@ from typing import Any
 from aiohttp import web
 
 from kafka_mesos.api.admin import admin_routes
-from kafka_mesos.api.brokers import BrokerService, broker_routes
+from kafka_mesos.api.broker_routes import broker_routes
+from kafka_mesos.api.brokers import BrokerService
 from kafka_mesos.api.cluster import ApiCluster
 from kafka_mesos.api.control import SchedulerControl
 from kafka_mesos.api.errors import ApiError
