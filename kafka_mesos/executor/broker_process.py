@@ -89,6 +89,19 @@ class BrokerProcess:
     def _kill_group(self) -> None:
         self._signal_group(signal.SIGKILL)
 
+    async def kill_after(self, delay_seconds: float) -> None:
+        """SIGKILL the group after ``delay_seconds`` unless the broker has exited by then (a shorter grace
+        period asked for while a stop is already running)."""
+        if self._process is None:
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(self._process.wait()), delay_seconds)
+        except TimeoutError:
+            log.warning("kafka (pid %d) killed: the grace period was shortened to %.1fs", self._process.pid,
+                        delay_seconds)
+            self.force_killed = True
+            self._kill_group()
+
     async def stop(self, grace_seconds: float) -> int:
         """SIGTERM to the process group, up to ``grace_seconds`` for a clean exit, then SIGKILL."""
         if self._process is None:

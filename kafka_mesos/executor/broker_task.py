@@ -64,6 +64,7 @@ class BrokerTask:
         self.kill_grace: float | None = None
         self.terminal_state: int | None = None
         self._stop_task: asyncio.Task[int] | None = None
+        self._escalations: set[asyncio.Task[None]] = set()
 
     async def status(self, state: int, message: str = "", data: bytes | None = None,
                      reason: int | None = None) -> None:
@@ -146,9 +147,10 @@ class BrokerTask:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
-        if self._stop_task is not None:
-            with contextlib.suppress(Exception):
-                await self._stop_task
+        for pending in (self._stop_task, *self._escalations):
+            if pending is not None:
+                with contextlib.suppress(Exception):
+                    await pending
         await self._report_exit(code, process)
 
     async def _report_exit(self, code: int, process: BrokerProcess) -> None:
@@ -160,11 +162,21 @@ class BrokerTask:
         await self.status(mesos_pb2.TASK_FAILED, f"kafka exited with code {code}; {excerpt}")
 
     def kill(self, grace_seconds: float | None) -> None:
-        """Ask the broker to stop; the terminal update follows from :meth:`run` when it has exited."""
-        self.kill_requested = True
+        """Ask the broker to stop; the terminal update follows from :meth:`run` when it has exited.
+
+        A second request with a shorter grace period (a forced stop after a graceful one) shortens it."""
         log.info("%s: stop requested (grace %s s)", self.task_id, grace_seconds)
-        if grace_seconds is not None:
+        self.kill_requested = True
+        if self._stop_task is None:
+            if grace_seconds is not None:
+                self.kill_grace = grace_seconds
+            if self.process is not None:
+                grace = self.kill_grace if self.kill_grace is not None else 0.0
+                stopping = self.process.stop(grace)
+                self._stop_task = asyncio.create_task(stopping, name=f"kafka-stop-{self.task_id}")
+            return
+        current = self.kill_grace if self.kill_grace is not None else 0.0
+        if grace_seconds is not None and grace_seconds < current and self.process is not None:
             self.kill_grace = grace_seconds
-        if self.process is not None and self._stop_task is None:
-            grace = self.kill_grace if self.kill_grace is not None else 0.0
-            self._stop_task = asyncio.create_task(self.process.stop(grace), name=f"kafka-stop-{self.task_id}")
+            killing = self.process.kill_after(grace_seconds)
+            self._escalations.add(asyncio.create_task(killing, name=f"kafka-kill-{self.task_id}"))

@@ -308,3 +308,24 @@ async def test_executor_killed_outright_takes_the_broker_with_it(
     running.process.kill()  # SIGKILL: no chance to stop the broker itself
     await running.process.wait()
     await wait_until_async(lambda: process_gone(pid), 30, message="broker died with its executor")
+
+
+async def test_a_second_kill_with_zero_grace_forces_a_hanging_broker_down(
+    executor_factory: StartExecutor, zk_chroot: ZkChroot
+) -> None:
+    running = await executor_factory(extra_env={"STANDIN_IGNORE_SIGTERM": "1"})
+    spec = make_spec(zk_chroot, stop_grace_seconds=600.0)
+    await running.agent.launch(make_task(spec))
+    pid = broker_pid(await running.wait_state("TASK_STARTING"))
+    await running.wait_state("TASK_RUNNING")
+    await running.agent.kill("kafka-1001-6d1f")  # graceful: would wait ten minutes
+    executor_log = running.sandbox / "stderr"
+    await wait_until_async(lambda: "stop requested" in executor_log.read_text(), 30)
+    forced = executor_pb2.Event(type=executor_pb2.Event.KILL)
+    forced.kill.task_id.value = "kafka-1001-6d1f"
+    forced.kill.kill_policy.grace_period.nanoseconds = 0
+    await running.agent.send(forced)
+    killed = await running.wait_state("TASK_KILLED")
+    assert "forcibly" in killed.message
+    assert await asyncio.wait_for(running.process.wait(), 60) == 0
+    assert process_gone(pid)
