@@ -102,10 +102,18 @@ def measure_floor(work: Path, zk_connect: str, dist: Path, zk: KazooClient) -> f
     for kafka, env in brokers:
         processes.append(subprocess.Popen(
             [str(kafka / "bin" / "kafka-server-start.sh"), str(kafka / "config" / "server.properties")],
-            cwd=kafka, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+            cwd=kafka, env=env, stdout=subprocess.DEVNULL, stderr=(kafka / "stderr").open("wb"),
+            start_new_session=True,
         ))
+
+    def all_registered() -> bool:
+        for (kafka, _), process in zip(brokers, processes, strict=True):
+            if process.poll() is not None:
+                raise RuntimeError(f"stand-in in {kafka} exited: {(kafka / 'stderr').read_text()[-2000:]}")
+        return registered(zk) == len(IDS)
+
     try:
-        wait_until(lambda: registered(zk) == len(IDS), timeout=300, interval=0.01)
+        wait_until(all_registered, timeout=300, interval=0.01)
         return time.monotonic() - began
     finally:
         for process in processes:

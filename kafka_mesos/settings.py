@@ -162,6 +162,7 @@ class Settings:
     local_resources: str = "cpus:4;mem:8192;disk:20480;ports:[31000-32000]"
     local_attributes: str = "rack:r{n};zone:z{n}"
     local_work_dir: str | None = None
+    local_allocation_interval: float = 0.2
     log: str | None = None
     debug: bool = False
 
@@ -229,6 +230,7 @@ OPTIONS: dict[str, tuple[str, _Parser]] = {
     "local-resources": ("local_resources", _text),
     "local-attributes": ("local_attributes", _text),
     "local-work-dir": ("local_work_dir", _text),
+    "local-allocation-interval": ("local_allocation_interval", parse_duration),
     "log": ("log", _text),
     "debug": ("debug", _check_bool),
 }

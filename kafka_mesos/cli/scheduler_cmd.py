@@ -39,6 +39,7 @@ _HELP: dict[str, str] = {
     "local-resources": "local Mesos: resources of each agent",
     "local-attributes": "local Mesos: attributes of each agent ({n} = agent number)",
     "local-work-dir": "local Mesos: work dir (default a temporary dir)",
+    "local-allocation-interval": "local Mesos: how often offers are made (default 200ms; real Mesos: 1s)",
     "log": "log file (default stderr)",
     "debug": "debug logging",
 }

@@ -132,7 +132,7 @@ class SchedulerRuntime:
 
             config = LocalMesosConfig(
                 port=s.local_port, agents=s.local_agents, resources=s.local_resources,
-                attributes=s.local_attributes,
+                attributes=s.local_attributes, allocation_interval=max(s.local_allocation_interval, 0.01),
                 work_dir=Path(s.local_work_dir) if s.local_work_dir else None,
             )
             self._local_mesos = LocalMesos(config)
