@@ -19,10 +19,10 @@ from kafka_mesos.executor.artifact import build_executor_zipapp
 from kafka_mesos.kafka.config import parse_properties
 from kafka_mesos.kafka.launch import LaunchSpec
 from kafka_mesos.mesos.pb import executor_pb2, mesos_pb2
-from tests.conftest import ZkChroot
 from tests.executor.agent_double import AgentDouble
 from tests.executor.standin_helpers import kazoo, unpack_standin
 from tests.support.ports import free_port, port_is_open, wait_until_async
+from tests.support.zookeeper import ZkChroot
 
 pytestmark = pytest.mark.integration
 

@@ -18,11 +18,11 @@ from kafka_mesos.localmesos.config import LocalMesosConfig
 from kafka_mesos.mesos import codec
 from kafka_mesos.mesos.pb import mesos_pb2 as mpb
 from kafka_mesos.mesos.pb import scheduler_pb2 as spb
-from tests.conftest import ZkChroot
 from tests.executor.standin_helpers import kazoo
 from tests.localmesos.client import RawFramework, framework_info
 from tests.support.ports import wait_until_async
 from tests.support.standin import build_standin_dist, standin_top_dir
+from tests.support.zookeeper import ZkChroot
 
 pytestmark = pytest.mark.integration
 

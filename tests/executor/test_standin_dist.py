@@ -8,9 +8,9 @@ import signal
 import subprocess
 from pathlib import Path
 
-from tests.conftest import ZkChroot
 from tests.executor.standin_helpers import kazoo, unpack_standin
 from tests.support.ports import free_port, port_is_open, wait_until
+from tests.support.zookeeper import ZkChroot
 
 
 def write_properties(dist: Path, **values: str) -> Path:

@@ -7,9 +7,9 @@ import asyncio
 from kafka_mesos.executor.registration import RegistrationWatch
 from kafka_mesos.executor.zkclient import ZkReader, parse_connect
 from kafka_mesos.kafka.znodes import BrokerRegistration
-from tests.conftest import ZkChroot
 from tests.executor.standin_helpers import kazoo
 from tests.support.ports import free_port
+from tests.support.zookeeper import ZkChroot
 
 
 def test_parse_connect() -> None:
