@@ -17,7 +17,6 @@ import signal
 import sys
 import uuid
 from collections.abc import Generator, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +27,7 @@ if str(ROOT) not in sys.path:  # `tests.support` importable however pytest was s
     sys.path.insert(0, str(ROOT))
 
 from tests.support import leaks  # noqa: E402
-from tests.support.zookeeper import ZooKeeperServer, delete_tree, zookeeper_available  # noqa: E402
+from tests.support.zookeeper import ZkChroot, ZooKeeperServer, delete_tree, zookeeper_available  # noqa: E402
 
 LEAK_KINDS = frozenset({"processes", "tasks", "sockets"})
 
@@ -97,18 +96,6 @@ def pytest_fixture_setup(
 
 
 # ---------------------------------------------------------------- ZooKeeper
-
-
-@dataclass(frozen=True)
-class ZkChroot:
-    """A unique, existing chroot on the shared server; `connect_string` includes it."""
-
-    server: ZooKeeperServer
-    path: str
-
-    @property
-    def connect_string(self) -> str:
-        return f"{self.server.connect_string}{self.path}"
 
 
 def _require_zookeeper() -> None:

@@ -21,8 +21,8 @@ from kafka_mesos.state import (
 )
 from kafka_mesos.state.store import NewVersions
 from kafka_mesos.state.zkstore import ZkStore
-from tests.conftest import ZkChroot
 from tests.support.ports import wait_until_async
+from tests.support.zookeeper import ZkChroot
 
 
 def heap_below_mem(brokers: Mapping[int, Broker]) -> None:

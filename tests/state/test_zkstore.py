@@ -13,9 +13,8 @@ from kazoo.client import KazooClient
 from kafka_mesos.state import ANY, BrokerWrite, ConflictError, StoreCorrupt, StoreUnavailable
 from kafka_mesos.state import zkstore as zkstore_module
 from kafka_mesos.state.zkstore import ZkStore
-from tests.conftest import ZkChroot
 from tests.support.ports import wait_until_async
-from tests.support.zookeeper import ZooKeeperServer, expire_session
+from tests.support.zookeeper import ZkChroot, ZooKeeperServer, expire_session
 
 pytestmark = pytest.mark.integration
 

@@ -13,10 +13,9 @@ import pytest
 from kazoo.client import KazooClient
 from kazoo.protocol.states import KazooState
 
-from tests.conftest import ZkChroot
 from tests.support import leaks
 from tests.support.ports import free_port, port_is_open, wait_until, wait_until_async
-from tests.support.zookeeper import ZooKeeperServer, delete_tree, expire_session, four_letter_word
+from tests.support.zookeeper import ZkChroot, ZooKeeperServer, delete_tree, expire_session, four_letter_word
 
 
 def _client(connect_string: str) -> KazooClient:

@@ -8,6 +8,7 @@ import socket
 import subprocess
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -218,6 +219,18 @@ class ZooKeeperServer:
 
     def __exit__(self, *_: object) -> None:
         self.stop()
+
+
+@dataclass(frozen=True)
+class ZkChroot:
+    """A unique, existing chroot on a shared server (fixture `zk_chroot`); `connect_string` includes it."""
+
+    server: ZooKeeperServer
+    path: str
+
+    @property
+    def connect_string(self) -> str:
+        return f"{self.server.connect_string}{self.path}"
 
 
 def expire_session(client: KazooClient, server: ZooKeeperServer, timeout: float = 20.0) -> None:
