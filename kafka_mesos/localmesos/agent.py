@@ -127,6 +127,7 @@ class LocalAgent:
         self.port = 0
         self.runs: dict[tuple[str, str], ExecutorRun] = {}
         self.terminating_frameworks: set[str] = set()
+        self.stopping = False
         self.updates = StatusUpdateManager(
             self._forward, config.status_update_retry_initial, config.status_update_retry_max
         )
@@ -148,7 +149,8 @@ class LocalAgent:
         self.port = int(self._runner.addresses[0][1])
 
     async def stop(self) -> None:
-        """Kill every executor's process group, close streams and the endpoint."""
+        """Kill every executor's process group, reap the processes, close streams and the endpoint."""
+        self.stopping = True
         self.updates.close()
         for run in list(self.runs.values()):
             run.terminating = True
@@ -158,10 +160,11 @@ class LocalAgent:
                 run.stream.close()
             if run.process is not None:
                 launcher.kill_group(run.process)
-        for task in list(self._tasks):
-            task.cancel()
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._tasks:  # killed processes exit at once; a fetch in progress is cancelled
+            _, pending = await asyncio.wait(list(self._tasks), timeout=5.0)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -321,6 +324,8 @@ class LocalAgent:
             self._destroy(run)
 
     def _executor_terminated(self, run: ExecutorRun, status: int | None) -> None:
+        if self.stopping:
+            return
         for timer in run.timers:
             timer.cancel()
         if run.stream is not None:
