@@ -211,3 +211,46 @@ def test_kill_9_at_any_point_leaves_a_complete_earlier_or_later_state(tmp_path: 
         (generation,) = generations
         assert acknowledged <= generation <= acknowledged + 1
     assert killed_mid_write > 0, "the kill never landed in the middle of a write"
+
+
+FULL_DISK = textwrap.dedent(
+    """
+    import asyncio, resource, signal, sys
+    from kafka_mesos.state import BrokerWrite, FileStore, StoreUnavailable
+
+    async def main(path: str) -> None:
+        async with FileStore(path) as store:
+            await store.put_brokers([BrokerWrite(1, {"id": 1}, None)])
+            # from now on no file may grow beyond 64 KB: the next write fails half way (EFBIG)
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+            resource.setrlimit(resource.RLIMIT_FSIZE, (65536, resource.RLIM_INFINITY))
+            try:
+                big = [BrokerWrite(i, {"id": i, "pad": "x" * 500}, None) for i in range(2, 500)]
+                await store.put_brokers(big)
+            except StoreUnavailable as e:
+                print("refused:", e)
+            print("in memory:", sorted((await store.load()).brokers))
+
+    asyncio.run(main(sys.argv[1]))
+    """
+)
+
+
+def test_a_write_that_hits_the_file_size_limit_changes_nothing(tmp_path: Path) -> None:
+    script = tmp_path / "full_disk.py"
+    script.write_text(FULL_DISK)
+    path = tmp_path / "state.json"
+    result = subprocess.run(
+        [sys.executable, str(script), str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert result.returncode == 0, result.stderr
+    assert "refused: cannot write" in result.stdout and "File too large" in result.stdout
+    assert "(nothing was changed)" in result.stdout
+    assert "in memory: [1]" in result.stdout
+    assert set(json.loads(path.read_bytes())["brokers"]) == {"1"}
+    assert [name for name in os.listdir(tmp_path) if ".tmp-" in name] == []
