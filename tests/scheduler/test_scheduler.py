@@ -230,3 +230,55 @@ async def test_broker_log_round_trip() -> None:
     reply = json.dumps({"type": "log", "request_id": body["request_id"], "content": "line1\nline2"}).encode()
     await scheduler.on_event(Event(type=Event.MESSAGE, message=Event.Message(data=reply)))
     assert await pending == "line1\nline2"
+
+
+async def test_force_stop_kills_and_shuts_down_the_executor() -> None:
+    scheduler, cluster, _, journal = await subscribed(seed_brokers()[:1])
+    await scheduler.on_event(offers_event(THREE_OFFERS[0]))
+    task = cluster.brokers[1000].task
+    assert task is not None
+    scheduler.force_stop([1000])
+    for _ in range(100):
+        if journal.calls(Call.SHUTDOWN):
+            break
+        await asyncio.sleep(0)
+    await scheduler.stop()
+    assert [c.kill.task_id.value for c in journal.calls(Call.KILL)] == [task.task_id]
+    (shutdown,) = journal.calls(Call.SHUTDOWN)
+    assert shutdown.shutdown.executor_id.value == task.executor_id
+
+
+async def test_broker_whose_failover_delay_ends_gets_a_revive() -> None:
+    now = [1000.0]
+    scheduler, cluster, _, journal = make_scheduler(seed_brokers()[:1])
+    scheduler.clock = lambda: now[0]
+    await scheduler.on_subscribed("fw-1", None)
+    await scheduler.on_event(offers_event(THREE_OFFERS[0]))
+    task = cluster.brokers[1000].task
+    assert task is not None
+    await scheduler.on_event(update_event(task.task_id, "TASK_FAILED", message="crashed"))
+    revives = len(journal.calls(Call.REVIVE))
+    await scheduler.tick()
+    assert len(journal.calls(Call.REVIVE)) == revives, "still inside the failover delay"
+    now[0] += cluster.brokers[1000].failover.delay + 1
+    await scheduler.tick()
+    assert len(journal.calls(Call.REVIVE)) == revives + 1, "eligible again: filters cleared"
+
+
+async def test_without_distribution_offers_are_declined_and_the_reason_recorded() -> None:
+    reason = "no Kafka distribution: give --kafka-dist"
+    scheduler, cluster, _, journal = await subscribed(seed_brokers()[:1], cannot_launch=reason)
+    await scheduler.on_event(offers_event(THREE_OFFERS[0]))
+    assert not journal.calls(Call.ACCEPT)
+    assert journal.calls(Call.DECLINE)
+    assert cluster.brokers[1000].placement_reason == "no Kafka distribution: give --kafka-dist"
+
+
+async def test_subscribe_with_known_framework_id_keeps_it() -> None:
+    scheduler, cluster, _, journal = make_scheduler(seed_brokers()[:1])
+    cluster._framework_id = "fw-old"
+    await scheduler.on_subscribed("fw-old", None)
+    assert ("framework_id", "fw-old") not in journal.entries, "unchanged id: nothing to write"
+    assert scheduler.status()["frameworkId"] == "fw-old"
+    await scheduler.on_framework_removed()
+    assert cluster.framework_id is None
