@@ -74,9 +74,9 @@ class ApiClient:
         )
         try:
             with urllib.request.urlopen(request, timeout=self._socket_timeout(params)) as response:
-                return _json_object(response.read())
+                return _json_object(response.read(), url)
         except urllib.error.HTTPError as e:
-            raise _error_from(e) from None
+            raise _error_from(e, url) from None
         except (urllib.error.URLError, ConnectionError, TimeoutError) as e:
             reason = getattr(e, "reason", e)
             raise ApiUnreachable(f"cannot reach the API at {self.api_url} ({reason})") from None
@@ -141,17 +141,20 @@ class ApiClient:
         return self.call("health")
 
 
-def _json_object(data: bytes) -> dict[str, Any]:
+_NOT_US = "is the API URL that of a kafka-mesos scheduler?"
+
+
+def _json_object(data: bytes, url: str) -> dict[str, Any]:
     try:
         body = json.loads(data.decode("utf-8") or "{}")
     except (UnicodeDecodeError, json.JSONDecodeError):
-        raise ApiClientError("the API answered with something that is not JSON") from None
+        raise ApiClientError(f"{url} answered with something that is not JSON: {_NOT_US}") from None
     if not isinstance(body, dict):
-        raise ApiClientError("the API answered with JSON that is not an object")
+        raise ApiClientError(f"{url} answered with JSON that is not an object: {_NOT_US}")
     return body
 
 
-def _error_from(e: urllib.error.HTTPError) -> ApiClientError:
+def _error_from(e: urllib.error.HTTPError, url: str) -> ApiClientError:
     try:
         body = json.loads(e.read().decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError, OSError):
@@ -159,4 +162,5 @@ def _error_from(e: urllib.error.HTTPError) -> ApiClientError:
     if isinstance(body, dict) and isinstance(body.get("error"), str):
         field = body.get("field")
         return ApiClientError(body["error"], field if isinstance(field, str) else None, e.code)
-    return ApiClientError(f"{e.code} - {e.reason}", None, e.code)
+    hint = f" ({_NOT_US})" if e.code in (404, 405) else ""
+    return ApiClientError(f"{url}: {e.code} - {e.reason}{hint}", None, e.code)

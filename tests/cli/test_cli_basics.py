@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import http.server
 import os
 import subprocess
+import threading
 from pathlib import Path
 
 import pytest
@@ -121,3 +123,35 @@ def test_group_without_subcommand_prints_its_usage_and_one_error_line(runner: Cl
     result = runner.invoke(cli, ["broker"])
     assert result.exit_code == 1 and "Usage: kafka-mesos.sh broker" in result.stdout
     assert result.stderr == "Error: command required\n"
+
+
+def test_an_api_url_that_is_not_kafka_mesos_gets_a_hint(runner: CliRunner) -> None:
+    """E.g. --api pointing at the Mesos master: a 404 without our JSON body, or an HTML page."""
+
+    class NotUs(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            code, body = (404, b"no such thing") if "/api/broker/" in self.path else (200, b"<html></html>")
+            self.send_response(code)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), NotUs)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        result = runner.invoke(cli, ["broker", "list", "--api", url])
+        assert result.exit_code == 1
+        assert result.stderr == (f"Error: {url}/api/broker/list: 404 - Not Found (is the API URL that of a "
+                                 "kafka-mesos scheduler?)\n")
+        result = runner.invoke(cli, ["status", "--api", url])
+        assert result.stderr.startswith(f"Error: {url}/api/brokers/status answered with something")
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(10)
