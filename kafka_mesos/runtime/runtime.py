@@ -68,7 +68,8 @@ class SchedulerRuntime:
             raise
         except Exception as e:
             await self.stop()
-            raise StartupError(f"{type(e).__name__}: {e}") from e
+            ours = type(e).__module__.startswith("kafka_mesos.")
+            raise StartupError(str(e) if ours else f"{type(e).__name__}: {e}") from e
 
     async def _open_state(self) -> None:
         from kafka_mesos.state import ClusterState, open_store
@@ -116,7 +117,7 @@ class SchedulerRuntime:
 
     async def _serve_api(self, listener: socket.socket, artifacts: Artifacts) -> None:
         assert self.scheduler is not None
-        app = build_app(self._cluster, self.scheduler, files=artifacts.files)
+        app = build_app(self._cluster, self.scheduler, files=artifacts.files, on_quit=self.request_stop)
         self._runner = web.AppRunner(app, access_log=None, handler_cancellation=True)
         await self._runner.setup()
         await web.SockSite(self._runner, listener).start()
