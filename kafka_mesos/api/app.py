@@ -32,13 +32,12 @@ def build_app(
     control: SchedulerControl,
     *,
     files: Mapping[str, Path] | None = None,
-    poll_interval: float = 0.05,
     on_quit: Callable[[], None] | None = None,
 ) -> web.Application:
     """The REST API over `cluster`. `files`: name → path of artifacts served to executors
     (`/files/<name>`, also `/jar/<name>`, `/kafka/<name>` as mesos/kafka's agents fetch them).
     `on_quit`: what `POST /quitquitquit` does (stop the scheduler, brokers keep running)."""
-    service = BrokerService(cluster, control, poll_interval=poll_interval)
+    service = BrokerService(cluster, control)
     routes = broker_routes(service) + topic_routes() + admin_routes()
     app = web.Application(middlewares=[_json_errors])
     for route in routes:

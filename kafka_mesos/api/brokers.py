@@ -35,12 +35,9 @@ def _plural(ids: Sequence[int]) -> str:
 class BrokerService:
     """The broker operations; each takes the request's parameters and returns the JSON answer."""
 
-    def __init__(
-        self, cluster: ApiCluster, control: SchedulerControl, *, poll_interval: float = 0.05
-    ) -> None:
+    def __init__(self, cluster: ApiCluster, control: SchedulerControl) -> None:
         self.cluster = cluster
         self.control = control
-        self.poll_interval = poll_interval
 
     # -- helpers -----------------------------------------------------------------------------------
     def _json(self, ids: Sequence[int]) -> list[Json]:
