@@ -22,6 +22,7 @@ from kafka_mesos.api.app import build_app
 from kafka_mesos.mesos import codec
 from kafka_mesos.mesos.pb import mesos_pb2
 from kafka_mesos.runtime.artifacts import Artifacts, prepare_artifacts
+from kafka_mesos.runtime.control import SchedulerControlAdapter
 from kafka_mesos.scheduler.scheduler import Scheduler, SchedulerConfig
 from kafka_mesos.scheduler.translate import LaunchContext
 from kafka_mesos.settings import Settings
@@ -117,7 +118,8 @@ class SchedulerRuntime:
 
     async def _serve_api(self, listener: socket.socket, artifacts: Artifacts) -> None:
         assert self.scheduler is not None
-        app = build_app(self._cluster, self.scheduler, files=artifacts.files, on_quit=self.request_stop)
+        app = build_app(self._cluster, SchedulerControlAdapter(self.scheduler), files=artifacts.files,
+                        on_quit=self.request_stop)
         self._runner = web.AppRunner(app, access_log=None, handler_cancellation=True)
         await self._runner.setup()
         await web.SockSite(self._runner, listener).start()

@@ -18,7 +18,6 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from kafka_mesos.api.control import BrokerLogError
 from kafka_mesos.core import reconcile as recon
 from kafka_mesos.core.constraints import placements_of
 from kafka_mesos.core.lifecycle import (
@@ -45,6 +44,10 @@ from kafka_mesos.scheduler.taskids import broker_id_of, new_task_id
 from kafka_mesos.scheduler.translate import LaunchContext, Placement, core_offer, task_info
 
 log = logging.getLogger(__name__)
+
+
+class BrokerLogError(Exception):
+    """A broker's log cannot be fetched; the message is for the operator."""
 
 Call = scheduler_pb2.Call
 Event = scheduler_pb2.Event
