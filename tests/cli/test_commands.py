@@ -161,3 +161,15 @@ def test_awkward_characters_reach_the_api_intact(run: Run, server: ThreadedApi) 
     broker = server.brokers()[0]
     assert broker.options == {"a": "x&y+z%20", "b": "ü,v"}
     assert broker.jvm_options == "-Dp=1 -Dq='a b'"
+
+
+def test_json_output_for_scripts(run: Run, server: ThreadedApi) -> None:
+    added = json.loads(run("add", "0..1", "--json").stdout)
+    assert [b["id"] for b in added["brokers"]] == ["0", "1"]
+    server.control.follow = False
+    result = run("start", "0", "--timeout", "100ms", "--json")
+    assert result.exit_code == 1 and json.loads(result.stdout)["status"] == "timeout"
+    removed = json.loads(run("remove", "1", "--json").stdout)
+    assert removed == {"ids": ["1"]}
+    status = json.loads(run("status", "--json").stdout)
+    assert [b["id"] for b in status["brokers"]] == ["0"]
