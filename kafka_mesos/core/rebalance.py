@@ -1,0 +1,326 @@
+"""Rebalance and realign planning: new replica lists for topics over a set of brokers.
+
+Rebalance (``plan_topic``): every broker ends with ⌊R/n⌋ or ⌈R/n⌉ of a topic's R replicas and leads at
+most ⌈P/n⌉ of its P partitions; replicas already in a good place stay (a balanced topic is left as it is);
+no partition gets a broker twice or more than ⌈RF/racks⌉ replicas in one rack (when brokers have racks);
+the replication factor can go up or down. Realign (``realign_topic``) is mesos/kafka's: only partitions
+with replicas outside the brokers change. Status and progress of a running reassignment are here too.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from kafka_mesos.core.assignment import Assignment
+from kafka_mesos.core.errors import ValidationError
+
+
+@dataclass(frozen=True)
+class PartitionMove:
+    topic: str
+    partition: int
+    old: tuple[int, ...]
+    new: tuple[int, ...]
+
+    @property
+    def moved_replicas(self) -> int:
+        """Replicas that must be copied to a new broker (a reordering copies nothing)."""
+        return len(set(self.new) - set(self.old))
+
+
+def check_brokers_and_replicas(broker_count: int, replicas: int | None) -> None:
+    if broker_count == 0:
+        raise ValidationError("broker", "no brokers selected: the broker expression matches no broker")
+    if replicas is not None:
+        if replicas <= 0:
+            raise ValidationError("replicas", f"invalid replicas {replicas}: must be at least 1")
+        if replicas > broker_count:
+            raise ValidationError(
+                "replicas", f"replication factor {replicas} larger than the {broker_count} selected brokers"
+            )
+
+
+def _quotas(
+    total: int, brokers: Sequence[int], held: Mapping[int, int], load: Mapping[int, int]
+) -> dict[int, int]:
+    """⌊total/n⌋ each; the remainder goes to the brokers holding most already (fewest moves), then to the
+    least loaded over all topics planned so far, then in broker order."""
+    n = len(brokers)
+    base, extra = divmod(total, n)
+    order = sorted(range(n), key=lambda i: (-held.get(brokers[i], 0), load.get(brokers[i], 0), i))
+    quotas = {b: base for b in brokers}
+    for i in order[:extra]:
+        quotas[brokers[i]] += 1
+    return quotas
+
+
+def plan_topic(
+    current: Mapping[int, Sequence[int]],
+    brokers: Sequence[int],
+    replicas: int | None = None,
+    racks: Mapping[int, str] | None = None,
+    load: dict[int, int] | None = None,
+) -> Assignment:
+    """The balanced assignment closest to ``current``. ``replicas``: new replication factor (None: keep
+    the topic's). ``load``: replicas per broker of topics planned before (updated; spreads many topics)."""
+    if not current:
+        return {}
+    target_rf = replicas if replicas is not None else max(len(r) for r in current.values())
+    check_brokers_and_replicas(len(brokers), target_rf)
+    selected = set(brokers)
+    rack_of = dict(racks) if racks and all(b in racks for b in brokers) else {}
+    rack_cap = math.ceil(target_rf / len(set(rack_of.values()))) if rack_of else target_rf
+    load = load if load is not None else {}
+    partitions = sorted(current)
+
+    held: dict[int, int] = {}
+    for p in partitions:
+        for b in dict.fromkeys(current[p]):
+            if b in selected:
+                held[b] = held.get(b, 0) + 1
+    quota = _quotas(len(partitions) * target_rf, brokers, held, load)
+
+    # Keep phase: current replicas in place, in order, within quotas, RF and the rack cap.
+    kept: dict[int, list[int]] = {}
+    for p in partitions:
+        chosen: list[int] = []
+        for b in current[p]:
+            if (b in selected and b not in chosen and len(chosen) < target_rf and quota[b] > 0
+                    and _rack_room(chosen, b, rack_of, rack_cap)):
+                chosen.append(b)
+                quota[b] -= 1
+        kept[p] = chosen
+
+    # Fill phase: partitions missing most first; each slot to the broker with most quota left.
+    order = {b: i for i, b in enumerate(brokers)}
+    for p in sorted(partitions, key=lambda q: (len(kept[q]), q)):
+        while len(kept[p]) < target_rf:
+            broker = _pick(kept[p], quota, order, rack_of, rack_cap)
+            if broker is None:
+                broker = _swap_for(p, kept, quota, target_rf)
+            kept[p].append(broker)
+            quota[broker] -= 1
+
+    for p in partitions:
+        for b in kept[p]:
+            load[b] = load.get(b, 0) + 1
+    return _order_leaders(current, kept, brokers)
+
+
+def _rack_room(chosen: Sequence[int], broker: int, rack_of: Mapping[int, str], cap: int) -> bool:
+    if not rack_of:
+        return True
+    rack = rack_of[broker]
+    return sum(1 for b in chosen if rack_of[b] == rack) < cap
+
+
+def _pick(
+    chosen: list[int], quota: Mapping[int, int], order: Mapping[int, int], rack_of: Mapping[int, str],
+    rack_cap: int,
+) -> int | None:
+    candidates = [b for b, left in quota.items() if left > 0 and b not in chosen]
+    if not candidates:
+        return None
+    racked = [b for b in candidates if _rack_room(chosen, b, rack_of, rack_cap)]
+    return min(racked or candidates, key=lambda b: (-quota[b], order[b]))
+
+
+def _swap_for(p: int, kept: dict[int, list[int]], quota: dict[int, int], rf: int) -> int:
+    """Every broker with quota left is already in partition p: give one of them (b) a slot in another
+    partition q instead, in exchange for a broker x of q that p lacks. Returns x for p's open slot."""
+    for b in (b for b, left in quota.items() if left > 0):
+        for q, members in kept.items():
+            if q == p or b in members or len(members) == 0:
+                continue
+            for i, x in enumerate(members):
+                if x not in kept[p]:
+                    members[i] = b
+                    quota[b] -= 1
+                    quota[x] += 1
+                    return x
+    raise ValidationError("replicas", f"cannot place {rf} replicas of partition {p} on these brokers")
+
+
+def _order_leaders(
+    current: Mapping[int, Sequence[int]], chosen: Mapping[int, list[int]], brokers: Sequence[int]
+) -> Assignment:
+    """First replica = preferred leader: at most ⌈P/n⌉ partitions per broker, current leaders kept where
+    possible (a matching with capacities, augmented one partition at a time)."""
+    partitions = sorted(chosen)
+    cap = math.ceil(len(partitions) / len(brokers))
+    leader: dict[int, int] = {}
+    led: dict[int, list[int]] = {}
+    for p in partitions:
+        old = current[p][0] if current[p] else None
+        if old in chosen[p] and len(led.get(old, [])) < cap:
+            leader[p] = old
+            led.setdefault(old, []).append(p)
+    for p in partitions:
+        if p in leader:
+            continue
+        if not _augment(p, chosen, leader, led, cap, set()):
+            fallback = min(chosen[p], key=lambda b: len(led.get(b, [])))
+            leader[p] = fallback
+            led.setdefault(fallback, []).append(p)
+    result: Assignment = {}
+    for p in partitions:
+        head = leader[p]
+        rest = [b for b in chosen[p] if b != head]
+        old_rest = [b for b in current[p] if b in rest]
+        result[p] = [head, *old_rest, *(b for b in rest if b not in old_rest)]
+    return result
+
+
+def _augment(
+    p: int, chosen: Mapping[int, list[int]], leader: dict[int, int], led: dict[int, list[int]], cap: int,
+    seen: set[int],
+) -> bool:
+    for b in chosen[p]:
+        if b in seen:
+            continue
+        seen.add(b)
+        holders = led.setdefault(b, [])
+        if len(holders) < cap:
+            holders.append(p)
+            leader[p] = b
+            return True
+        for q in list(holders):
+            if _augment(q, chosen, leader, led, cap, seen):
+                holders.remove(q)
+                holders.append(p)
+                leader[p] = b
+                return True
+    return False
+
+
+def realign_topic(
+    current: Mapping[int, Sequence[int]], brokers: Sequence[int], replicas: int | None = None,
+    start_index: int = 0,
+) -> Assignment:
+    """mesos/kafka's realign: keep each partition's replicas that are in ``brokers`` (in order, up to the
+    RF), fill the missing ones from ``brokers`` going round from ``start_index``; other partitions stay."""
+    if not current:
+        return {}
+    target_rf = replicas if replicas is not None else max(len(r) for r in current.values())
+    check_brokers_and_replicas(len(brokers), target_rf)
+    selected = set(brokers)
+    n = len(brokers)
+    index = start_index % n
+    result: Assignment = {}
+    for p in sorted(current):
+        kept = [b for b in dict.fromkeys(current[p]) if b in selected][:target_rf]
+        if kept == list(current[p]):
+            result[p] = kept
+            continue
+        while len(kept) < target_rf:
+            candidate = brokers[index]
+            index = (index + 1) % n
+            if candidate not in kept:
+                kept.append(candidate)
+        result[p] = kept
+    return result
+
+
+def moves_between(
+    current: Mapping[str, Mapping[int, Sequence[int]]], planned: Mapping[str, Mapping[int, Sequence[int]]]
+) -> list[PartitionMove]:
+    """Partitions whose replica list changes (order included: a new preferred leader is a change)."""
+    out: list[PartitionMove] = []
+    for topic in planned:
+        for p, new in sorted(planned[topic].items()):
+            old = tuple(current[topic].get(p, ()))
+            if tuple(new) != old:
+                out.append(PartitionMove(topic, p, old, tuple(new)))
+    return out
+
+
+def moves_per_broker(moves: Sequence[PartitionMove]) -> dict[int, dict[str, int]]:
+    """broker → {"in": replicas it receives, "out": replicas it gives up} (for ``--dry-run``)."""
+    summary: dict[int, dict[str, int]] = {}
+    for move in moves:
+        for b in set(move.new) - set(move.old):
+            summary.setdefault(b, {"in": 0, "out": 0})["in"] += 1
+        for b in set(move.old) - set(move.new):
+            summary.setdefault(b, {"in": 0, "out": 0})["out"] += 1
+    return dict(sorted(summary.items()))
+
+
+def is_balanced(assignment: Mapping[int, Sequence[int]], brokers: Sequence[int]) -> bool:
+    """Every replica on ``brokers``, each broker holding ⌊R/n⌋ or ⌈R/n⌉ replicas and leading at most
+    ⌈P/n⌉ partitions: what ``plan_topic`` produces and leaves unchanged."""
+    if not assignment:
+        return True
+    n = len(brokers)
+    counts = dict.fromkeys(brokers, 0)
+    leaders = dict.fromkeys(brokers, 0)
+    total = 0
+    for replicas in assignment.values():
+        if len(set(replicas)) != len(replicas) or not replicas:
+            return False
+        for b in replicas:
+            if b not in counts:
+                return False
+            counts[b] += 1
+            total += 1
+        leaders[replicas[0]] += 1
+    low, high = total // n, math.ceil(total / n)
+    lead_cap = math.ceil(len(assignment) / n)
+    return all(low <= c <= high for c in counts.values()) and all(c <= lead_cap for c in leaders.values())
+
+
+# ---- status of a running reassignment -----------------------------------------------------------------
+
+
+def partition_status(move: PartitionMove, pending: bool, replicas_now: Sequence[int] | None) -> str:
+    """mesos/kafka's words: listed in the znode → running; current set equals the target → done; else
+    error."""
+    if pending:
+        return "running"
+    if replicas_now is not None and set(replicas_now) == set(move.new):
+        return "done"
+    return "error"
+
+
+def state_table(moves: Sequence[PartitionMove], statuses: Mapping[tuple[str, int], str]) -> str:
+    """Per topic a line with its name, then ``  <p>: <old> -> <new> - <status>`` (mesos/kafka's form)."""
+    lines: list[str] = []
+    topic: str | None = None
+    for move in moves:
+        if move.topic != topic:
+            topic = move.topic
+            lines.append(topic)
+        status = statuses.get((move.topic, move.partition), "")
+        old, new = ",".join(map(str, move.old)), ",".join(map(str, move.new))
+        lines.append(f"  {move.partition}: {old} -> {new}" + (f" - {status}" if status else ""))
+    return "\n".join(lines)
+
+
+def parse_g1_topics(text: str, field: str = "topics") -> list[tuple[str, int | None]]:
+    """mesos/kafka's first topic expression: ``t0``, ``t0,t1:2``, ``*:2``, ``t0:1,*:2``; a ``:N`` suffix
+    sets the replication factor of the names before it back to the previous ``:N``."""
+    out: list[tuple[str, int | None]] = []
+    group: list[str] = []
+    for part in text.split(","):
+        name, colon, rf_text = part.strip().partition(":")
+        name = name.strip()
+        if not name:
+            if colon:
+                raise ValidationError(field, f"invalid {field} {text!r}: a replication factor without name")
+            continue
+        group.append(name)
+        if colon:
+            try:
+                rf = int(rf_text.strip())
+            except ValueError:
+                message = f"invalid {field} {text!r}: {rf_text!r} is not a number"
+                raise ValidationError(field, message) from None
+            if rf <= 0:
+                raise ValidationError(field, f"invalid {field} {text!r}: replication factor must be >= 1")
+            out.extend((g, rf) for g in group)
+            group = []
+    out.extend((g, None) for g in group)
+    if not out:
+        raise ValidationError(field, f"invalid {field} {text!r}: no topic names")
+    return out
