@@ -7,7 +7,6 @@ from typing import Any
 from kafka_mesos.api.brokers import BrokerService
 from kafka_mesos.api.params import ParamSpec
 from kafka_mesos.api.routes import Route
-from kafka_mesos.api.topics import rebalance_route
 from kafka_mesos.core.validation import BROKER_PARAMS
 
 Json = dict[str, Any]
@@ -91,6 +90,5 @@ def broker_routes(service: BrokerService) -> list[Route]:
               old, rename=(("id", "broker"),)),
         Route("/api/brokers/stop", "Stop brokers (older route)", (G1_ID, STOP_TIMEOUT, FORCE),
               service.g1_stop, old, rename=(("id", "broker"),)),
-        rebalance_route(),
     ]
     return routes

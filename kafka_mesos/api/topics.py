@@ -1,12 +1,17 @@
-"""Topic routes: present (so clients get a clear answer) but not implemented until the topics work lands."""
+"""Topic routes: `/api/topic/*`, the older `/api/topics/*` and `/api/brokers/rebalance`.
+
+Without a topic backend (no `--zk`) they answer 501 with the reason.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from kafka_mesos.api.errors import not_implemented
 from kafka_mesos.api.params import Params, ParamSpec
 from kafka_mesos.api.routes import Route
+from kafka_mesos.api.topic_service import TopicService
 
 _TOPIC = ParamSpec("topic", "expr", "topic expression: names, `t*` prefixes, `*` for all", example="t1,t2")
 _BROKER = ParamSpec("broker", "expr", "brokers to place replicas on", default="*")
@@ -18,6 +23,7 @@ _FIXED_START = ParamSpec("fixedStartIndex", "integer", "first broker index for a
 _START_PARTITION = ParamSpec("startPartitionId", "integer", "first partition id (-1 random)", default="-1")
 _TIMEOUT = ParamSpec("timeout", "duration", "wait until the reassignment completes (none: do not wait)")
 _REALIGN = ParamSpec("realign", "flag", "move only partitions with replicas outside the brokers")
+_DRY_RUN = ParamSpec("dryRun", "flag", "only show the plan (moves per broker), write nothing")
 
 _OPERATIONS: dict[str, tuple[str, tuple[ParamSpec, ...]]] = {
     "list": ("List topics", (_TOPIC,)),
@@ -27,10 +33,10 @@ _OPERATIONS: dict[str, tuple[str, tuple[ParamSpec, ...]]] = {
     "rebalance": ("Rebalance topics over brokers (no topic: status)",
                   (_TOPIC, _BROKER, ParamSpec("replicas", "integer", "new replication factor (-1 keep)",
                                               default="-1"),
-                   _FIXED_START, _START_PARTITION, _TIMEOUT, _REALIGN)),
+                   _FIXED_START, _START_PARTITION, _TIMEOUT, _REALIGN, _DRY_RUN)),
     "realign": ("Realign topics onto brokers (no topic: status)",
                 (_TOPIC, _BROKER, ParamSpec("replicas", "integer", "new replication factor (-1 keep)",
-                                            default="-1"), _FIXED_START, _TIMEOUT)),
+                                            default="-1"), _FIXED_START, _TIMEOUT, _DRY_RUN)),
 }
 
 _G1_OPERATIONS: dict[str, tuple[str, tuple[ParamSpec, ...]]] = {
@@ -42,34 +48,62 @@ _G1_OPERATIONS: dict[str, tuple[str, tuple[ParamSpec, ...]]] = {
 }
 
 
-def _pending(operation: str) -> Any:
+Handler = Callable[[Params], Awaitable[dict[str, Any]]]
+
+
+def _unavailable(operation: str) -> Handler:
     async def handler(params: Params) -> dict[str, Any]:
-        raise not_implemented(
-            f"topic {operation} is not available yet: topics and rebalance come with a later release "
-            "of kafka-mesos (issue #6); brokers can be managed already"
-        )
+        raise not_implemented(f"topic {operation} needs Kafka's ZooKeeper: start the scheduler with --zk")
 
     return handler
 
 
-def topic_routes() -> list[Route]:
+def _handlers(service: TopicService | None) -> dict[str, Handler]:
+    if service is None:
+        return {op: _unavailable(op) for op in ("list", "add", "update", "rebalance", "realign", "g1")}
+
+    async def realign(params: Params) -> dict[str, Any]:
+        return await service.rebalance(params, realign=True)
+
+    return {"list": service.list_topics, "add": service.add, "update": service.update,
+            "rebalance": service.rebalance, "realign": realign, "g1": service.g1_rebalance}
+
+
+def _g1_single(handler: Handler) -> Handler:
+    """The first routes answered `{"topic": T}`; `topics` added for more than one."""
+
+    async def wrapped(params: Params) -> dict[str, Any]:
+        answer = await handler(params)
+        topics = answer.get("topics") or []
+        return {"topic": topics[0] if topics else None, "topics": topics}
+
+    return wrapped
+
+
+def topic_routes(service: TopicService | None = None) -> list[Route]:
+    handlers = _handlers(service)
     routes = [
-        Route(f"/api/topic/{op}", summary, params, _pending(op), "topic")
+        Route(f"/api/topic/{op}", summary, params, handlers[op], "topic")
         for op, (summary, params) in _OPERATIONS.items()
     ]
     routes += [
-        Route(f"/api/topics/{op}", summary, params, _pending(op), "topic (older routes)")
+        Route(f"/api/topics/{op}", summary, params,
+              handlers[op] if op == "list" else _g1_single(handlers[op]), "topic (older routes)",
+              rename=(("name", "topic"),))
         for op, (summary, params) in _G1_OPERATIONS.items()
     ]
+    routes.append(rebalance_route(handlers["g1"]))
     return routes
 
 
-def rebalance_route() -> Route:
+def rebalance_route(handler: Handler | None = None) -> Route:
     params = (
-        ParamSpec("id", "expr", "brokers to rebalance onto; absent: status of the running rebalance"),
+        ParamSpec("id", "expr", "brokers to rebalance onto; absent or `status`: the running rebalance"),
         ParamSpec("topics", "expr", "topics to rebalance (G1 form t0:3 sets the replication factor)",
                   default="*"),
+        ParamSpec("replicas", "integer", "new replication factor for every topic (-1 keep)", default="-1"),
         ParamSpec("timeout", "duration", "wait until done", default="0"),
+        _DRY_RUN,
     )
-    return Route("/api/brokers/rebalance", "Rebalance (older route)", params, _pending("rebalance"),
-                 "broker (older routes)")
+    return Route("/api/brokers/rebalance", "Rebalance (older route)", params,
+                 handler or _unavailable("rebalance"), "broker (older routes)", rename=(("id", "broker"),))
