@@ -119,6 +119,7 @@ class LocalAgent:
     ) -> None:
         self.id = agent_id
         self.index = index
+        self.hostname = config.hostname_for(index)
         self.config = config
         self.work_dir = work_dir
         self.resources = resources
@@ -179,7 +180,7 @@ class LocalAgent:
         return f"slave(1)@{self.config.ip}:{self.port}"
 
     def agent_info(self) -> mpb.AgentInfo:
-        info = mpb.AgentInfo(hostname=self.config.hostname, port=self.port)
+        info = mpb.AgentInfo(hostname=self.hostname, port=self.port)
         info.resources.extend(self.resources.to_pb(agent_format=True))
         info.attributes.extend(self.attributes)
         info.id.value = self.id

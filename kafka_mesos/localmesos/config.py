@@ -34,6 +34,9 @@ class LocalMesosConfig:
     status_update_retry_initial: float = 10.0
     status_update_retry_max: float = 600.0
     hostname: str = "127.0.0.1"
+    # Host names agents advertise instead of `hostname`, by index (names only: everything still binds
+    # `ip`); lets stickiness and hostname constraints be tried on one machine.
+    agent_hostnames: dict[int, str] = field(default_factory=dict)
     ip: str = "127.0.0.1"
     agent_ports: list[int] = field(default_factory=list)
     min_allocatable_cpus: float = 0.01
@@ -44,6 +47,9 @@ class LocalMesosConfig:
 
     def attributes_for(self, index: int) -> str:
         return self.agent_attributes.get(index, self.attributes).replace("{n}", str(index))
+
+    def hostname_for(self, index: int) -> str:
+        return self.agent_hostnames.get(index, self.hostname).replace("{n}", str(index))
 
     def agent_port(self, index: int) -> int:
         return self.agent_ports[index] if index < len(self.agent_ports) else 0

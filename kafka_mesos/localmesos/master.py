@@ -322,12 +322,12 @@ class Master:
     ) -> OfferRecord:
         offer_id = f"{self.id}-O{self._offer_seq}"
         self._offer_seq += 1
-        message = mpb.Offer(hostname=self.config.hostname)
+        message = mpb.Offer(hostname=agent.agent.hostname)
         message.id.value = offer_id
         message.framework_id.value = framework.id
         message.agent_id.value = agent.id
         message.url.scheme = "http"
-        message.url.address.hostname = self.config.hostname
+        message.url.address.hostname = agent.agent.hostname
         message.url.address.ip = self.config.ip
         message.url.address.port = agent.agent.port
         message.url.path = "/slave(1)"

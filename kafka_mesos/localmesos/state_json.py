@@ -72,7 +72,7 @@ def _agent(agent: AgentRecord) -> dict[str, Any]:
             reserved[role] = reserved.get(role, Resources()) + Resources.of({(name, role): value})
     return {
         "id": agent.id,
-        "hostname": agent.agent.config.hostname,
+        "hostname": agent.agent.hostname,
         "port": agent.agent.port,
         "attributes": {a.name: attribute_value(a) for a in agent.attributes},
         "pid": agent.agent.pid,
