@@ -103,6 +103,13 @@ def _check_api(name: str, text: str) -> str:
     return text.rstrip("/")
 
 
+def _check_user_password(name: str, text: str) -> str:
+    user, sep, password = text.partition(":")
+    if not sep or not user or not password:  # the value itself is a secret: not in the message
+        raise SettingsError(name, "expected USER:PASSWORD (both non-empty)")
+    return text
+
+
 def _check_content_type(name: str, text: str) -> str:
     if text not in ("protobuf", "json"):
         raise SettingsError(name, f"{text!r} (expected protobuf or json)")
@@ -139,6 +146,8 @@ class Settings:
     zk: str | None = None
     storage: str = "file:kafka-mesos.json"
     api: str = "http://127.0.0.1:7000"
+    api_auth: str | None = None
+    api_token_file: str | None = None
     bind_address: str | None = None
     framework_name: str = "kafka"
     framework_role: str = "*"
@@ -165,6 +174,13 @@ class Settings:
     local_allocation_interval: float = 0.2
     log: str | None = None
     debug: bool = False
+    ha: bool | None = None
+    """Leader election and hot standby; None: on exactly when the storage is ZooKeeper."""
+    zk_session_timeout: float = 10.0
+
+    @property
+    def ha_enabled(self) -> bool:
+        return self.ha if self.ha is not None else self.storage.startswith("zk:")
 
     @property
     def is_local_master(self) -> bool:
@@ -196,8 +212,9 @@ class Settings:
     def summary(self) -> str:
         """The startup summary line, secret masked."""
         shown = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
-        if shown["secret"]:
-            shown["secret"] = "*****"
+        for hidden in ("secret", "api_auth"):
+            if shown[hidden]:
+                shown[hidden] = "*****"
         return ", ".join(f"{k.replace('_', '-')}={v}" for k, v in shown.items() if v is not None)
 
 
@@ -207,6 +224,8 @@ OPTIONS: dict[str, tuple[str, _Parser]] = {
     "zk": ("zk", _check_zk),
     "storage": ("storage", _check_storage),
     "api": ("api", _check_api),
+    "api-auth": ("api_auth", _check_user_password),
+    "api-token-file": ("api_token_file", _text),
     "bind-address": ("bind_address", _text),
     "framework-name": ("framework_name", _check_name),
     "framework-role": ("framework_role", _text),
@@ -233,6 +252,8 @@ OPTIONS: dict[str, tuple[str, _Parser]] = {
     "local-allocation-interval": ("local_allocation_interval", parse_duration),
     "log": ("log", _text),
     "debug": ("debug", _check_bool),
+    "ha": ("ha", _check_bool),
+    "zk-session-timeout": ("zk_session_timeout", parse_duration),
 }
 
 
@@ -289,7 +310,7 @@ def load_settings(
             text = properties.get(option)
         if text is None:
             continue
-        values[field] = parser(option, text.strip() if option != "secret" else text)
+        values[field] = parser(option, text.strip() if option not in ("secret", "api-auth") else text)
     settings = Settings(**values)
     return _validate(settings)
 
@@ -297,6 +318,12 @@ def load_settings(
 def _validate(s: Settings) -> Settings:
     if s.storage.startswith("zk:") and not s.zk:
         raise SettingsError("storage", f"{s.storage!r} needs --zk (the ZooKeeper it lives in)")
+    if s.api_auth and s.api_token_file:
+        raise SettingsError("api-auth", "give either --api-auth or --api-token-file, not both")
+    if s.ha and not s.storage.startswith("zk:"):
+        raise SettingsError("ha", "leader election needs the ZooKeeper storage (--storage zk:/PATH --zk ...)")
+    if s.zk_session_timeout < 1:
+        raise SettingsError("zk-session-timeout", f"{s.zk_session_timeout:g}s is too short (at least 1s)")
     if s.secret and not s.principal:
         raise SettingsError("secret", "given without --principal")
     return s

@@ -10,6 +10,7 @@ from typing import Any
 from aiohttp import web
 
 from kafka_mesos.api.admin import admin_routes
+from kafka_mesos.api.auth import ApiAuth, auth_middleware
 from kafka_mesos.api.broker_routes import broker_routes
 from kafka_mesos.api.brokers import BrokerService
 from kafka_mesos.api.cluster import ApiCluster
@@ -33,13 +34,15 @@ def build_app(
     *,
     files: Mapping[str, Path] | None = None,
     on_quit: Callable[[], None] | None = None,
+    auth: ApiAuth | None = None,
 ) -> web.Application:
     """The REST API over `cluster`. `files`: name → path of artifacts served to executors
     (`/files/<name>`, also `/jar/<name>`, `/kafka/<name>` as mesos/kafka's agents fetch them).
-    `on_quit`: what `POST /quitquitquit` does (stop the scheduler, brokers keep running)."""
+    `on_quit`: what `POST /quitquitquit` does (stop the scheduler, brokers keep running).
+    `auth`: credentials every route but /health and the artifacts asks for (see auth.py)."""
     service = BrokerService(cluster, control)
     routes = broker_routes(service) + topic_routes() + admin_routes()
-    app = web.Application(middlewares=[_json_errors])
+    app = web.Application(middlewares=[_json_errors, *([auth_middleware(auth)] if auth else [])])
     for route in routes:
         app.router.add_route("GET", route.path, _dispatcher(route))
         app.router.add_route("POST", route.path, _dispatcher(route))

@@ -57,9 +57,15 @@ def normalise_api_url(url: str) -> str:
 
 
 class ApiClient:
-    def __init__(self, api_url: str, timeout: float = _DEFAULT_TIMEOUT) -> None:
+    def __init__(
+        self, api_url: str, timeout: float = _DEFAULT_TIMEOUT, authorization: str | None = None
+    ) -> None:
+        """`authorization`: the `Authorization` header sent with every request (`Basic ...`/`Bearer ...`)."""
         self.api_url = normalise_api_url(api_url)
         self.timeout = timeout
+        self._headers = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}
+        if authorization:
+            self._headers["Authorization"] = authorization
 
     # -- transport ---------------------------------------------------------------------------------
     def call(self, path: str, params: Mapping[str, ParamValue] | None = None) -> dict[str, Any]:
@@ -70,7 +76,7 @@ class ApiClient:
             url,
             data=encode_form(params),
             method="POST",
-            headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"},
+            headers=self._headers,
         )
         try:
             with urllib.request.urlopen(request, timeout=self._socket_timeout(params)) as response:

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 import click
 
 from kafka_mesos.apiclient import ApiClient
-from kafka_mesos.cli.config import resolve_api_url
+from kafka_mesos.cli.config import resolve_api_authorization, resolve_api_url
 from kafka_mesos.cli.properties import read_properties
 from kafka_mesos.core.maps import format_map
 
@@ -30,7 +30,7 @@ def json_option(f: F) -> F:
 
 
 def client_for(api: str | None) -> ApiClient:
-    return ApiClient(resolve_api_url(api))
+    return ApiClient(resolve_api_url(api), authorization=resolve_api_authorization())
 
 
 def print_json(answer: Any) -> None:

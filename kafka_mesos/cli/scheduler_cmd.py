@@ -16,6 +16,8 @@ _HELP: dict[str, str] = {
     "zk": "Kafka's ZooKeeper: HOST:PORT[,HOST:PORT][/chroot] (zookeeper.connect of every broker)",
     "storage": "where the cluster state lives: file:kafka-mesos.json (default) or zk:/kafka-mesos",
     "api": "public URL of this scheduler's HTTP server (default http://127.0.0.1:7000; port 0 = any free)",
+    "api-auth": "USER:PASSWORD: the API asks for HTTP basic auth (all but /health and the artifacts)",
+    "api-token-file": "file holding a bearer token the API asks for (instead of --api-auth)",
     "bind-address": "address the HTTP server listens on (default: the host of --api)",
     "framework-name": "framework name, also the prefix of task ids (default kafka)",
     "framework-role": "Mesos role (default *)",
@@ -42,6 +44,8 @@ _HELP: dict[str, str] = {
     "local-allocation-interval": "local Mesos: how often offers are made (default 200ms; real Mesos: 1s)",
     "log": "log file (default stderr)",
     "debug": "debug logging",
+    "ha": "leader election and hot standby (default: on with --storage zk:); --no-ha turns it off",
+    "zk-session-timeout": "ZooKeeper session timeout of the store and the leader election (default 10s)",
 }
 
 
@@ -49,6 +53,9 @@ def _options(fn: Any) -> Any:
     for name in reversed(list(OPTIONS)):
         if name == "debug":
             fn = click.option("--debug", flag_value="true", default=None, help=_HELP[name])(fn)
+        elif name == "ha":  # two switches, one value: "true", "false" or not given
+            fn = click.option("--no-ha", "ha", flag_value="false", default=None, help="no leader election")(fn)
+            fn = click.option("--ha", "ha", flag_value="true", default=None, help=_HELP[name])(fn)
         else:
             fn = click.option(f"--{name}", default=None, metavar="VALUE", help=_HELP.get(name))(fn)
     return fn

@@ -19,6 +19,7 @@ from typing import Any
 from aiohttp import web
 
 from kafka_mesos.api.app import build_app
+from kafka_mesos.api.auth import AuthConfigError, api_auth_from
 from kafka_mesos.mesos import codec
 from kafka_mesos.mesos.pb import mesos_pb2
 from kafka_mesos.runtime.artifacts import Artifacts, prepare_artifacts
@@ -118,8 +119,12 @@ class SchedulerRuntime:
 
     async def _serve_api(self, listener: socket.socket, artifacts: Artifacts) -> None:
         assert self.scheduler is not None
+        try:
+            auth = api_auth_from(self.settings.api_auth, self.settings.api_token_file)
+        except AuthConfigError as e:
+            raise StartupError(f"API authentication: {e}") from None
         app = build_app(self._cluster, SchedulerControlAdapter(self.scheduler), files=artifacts.files,
-                        on_quit=self.request_stop)
+                        on_quit=self.request_stop, auth=auth)
         self._runner = web.AppRunner(app, access_log=None, handler_cancellation=True)
         await self._runner.setup()
         await web.SockSite(self._runner, listener).start()
