@@ -210,9 +210,9 @@ class Settings:
         return dataclasses.replace(self, api=urlunsplit((parts.scheme, netloc, parts.path, "", "")))
 
     def summary(self) -> str:
-        """The startup summary line, secret masked."""
+        """The startup summary line, credentials (principal, secret, api-auth) masked."""
         shown = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
-        for hidden in ("secret", "api_auth"):
+        for hidden in ("principal", "secret", "api_auth"):
             if shown[hidden]:
                 shown[hidden] = "*****"
         return ", ".join(f"{k.replace('_', '-')}={v}" for k, v in shown.items() if v is not None)
