@@ -13,8 +13,8 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from kafka_mesos.api.app import build_app
 from kafka_mesos.api.auth import (
-    AuthConfigError,
     ApiAuth,
+    AuthConfigError,
     api_auth_from,
     basic_auth,
     bearer_auth,

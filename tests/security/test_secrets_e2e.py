@@ -37,8 +37,10 @@ def assert_no_secret(text: str, where: str) -> None:
 
 @pytest.fixture
 def scheduler(tmp_path: Path, zk_chroot: ZkChroot) -> Iterator[SchedulerProcess]:
-    started = start_scheduler(tmp_path / "run", zk_chroot.connect_string, None, use_wrapper=False, extra_args=(
-        "--api-auth", f"admin:{API_PASSWORD}", "--principal", MESOS_PRINCIPAL, "--secret", MESOS_SECRET))
+    credentials = (
+        "--api-auth", f"admin:{API_PASSWORD}", "--principal", MESOS_PRINCIPAL, "--secret", MESOS_SECRET)
+    started = start_scheduler(tmp_path / "run", zk_chroot.connect_string, None, use_wrapper=False,
+                              extra_args=credentials)
     yield started
     assert started.process.stop() == 0, started.process.errors()[-3000:]
     assert_no_secret(started.process.output() + started.process.errors(), "the scheduler's output")
