@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 from kafka_mesos.core import reconcile as recon
 from kafka_mesos.core.constraints import placements_of
+from kafka_mesos.core.failover import DEFAULT_STABLE_AFTER, settle
 from kafka_mesos.core.lifecycle import (
     Action,
     KillTask,
@@ -32,6 +33,7 @@ from kafka_mesos.core.matching import LaunchDecision, match
 from kafka_mesos.core.model import TASK_RUNNING, TERMINAL_STATES, Broker
 from kafka_mesos.mesos import calls
 from kafka_mesos.mesos.pb import mesos_pb2, scheduler_pb2
+from kafka_mesos.scheduler.crash import AFTER_PERSIST_BEFORE_ACCEPT, AFTER_PERSIST_BEFORE_ACK, CrashPoints
 from kafka_mesos.scheduler.decisions import (
     StatusInfo,
     brokers_wanting_offers,
@@ -40,6 +42,7 @@ from kafka_mesos.scheduler.decisions import (
 )
 from kafka_mesos.scheduler.logs import LogReplyError, LogRequests
 from kafka_mesos.scheduler.offer_interest import OfferCall, OfferInterest
+from kafka_mesos.scheduler.settling import brokers_to_settle
 from kafka_mesos.scheduler.taskids import broker_id_of, new_task_id
 from kafka_mesos.scheduler.translate import LaunchContext, Placement, core_offer, task_info
 
@@ -87,6 +90,7 @@ class SchedulerConfig:
     reconciliation_attempts: int = 6
     reconcile_interval: float = 300.0
     kill_retry_interval: float = 30.0
+    stable_after: float = DEFAULT_STABLE_AFTER  # RUNNING this long resets the failure counter
     launch: LaunchContext | None = None
     cannot_launch: str | None = None  # why no launch is possible at all (no Kafka distribution, no --zk)
 
@@ -124,6 +128,7 @@ class Scheduler:
         self._connected = False
         self._framework_id: str | None = cluster.framework_id
         self._stopping = False
+        self._crash = CrashPoints.from_environment()
 
     # ---- wiring ---------------------------------------------------------------------------------------
 
@@ -202,6 +207,8 @@ class Scheduler:
             return
         placements, reasons = self._decide_placements(brokers, offers, now)  # core decides
         launched = await self._persist_launches(placements, now)
+        if launched:
+            self._crash.reached(AFTER_PERSIST_BEFORE_ACCEPT)
         await self._record_reasons(reasons)
         used = await self._accept(launched)
         unused = [offer_id for offer_id in offer_ids if offer_id not in used]
@@ -314,6 +321,7 @@ class Scheduler:
                 actions = results[-1] if results else actions
         await self._perform(actions)
         if status.HasField("uuid"):  # ... acknowledge second, and only what Mesos will resend
+            self._crash.reached(AFTER_PERSIST_BEFORE_ACK)
             await self._call(calls.acknowledge(info.agent_id or "", info.task_id, status.uuid))
             log.debug("acknowledged %s of %s", info.state, info.task_id)
         if info.state in TERMINAL_STATES:
@@ -321,10 +329,9 @@ class Scheduler:
             self._wake.set()
         await self._adjust_offers()
 
-    @staticmethod
-    def _status_change(broker: Broker, info: StatusInfo, now: float) -> tuple[Broker, list[Action]]:
+    def _status_change(self, broker: Broker, info: StatusInfo, now: float) -> tuple[Broker, list[Action]]:
         return on_status(broker, info.task_id, info.state, info.reason, info.message, info.data, now,
-                         agent_id=info.agent_id)
+                         agent_id=info.agent_id, stable_after=self.config.stable_after)
 
     async def _perform(self, actions: list[Action]) -> None:
         for action in actions:
@@ -411,6 +418,7 @@ class Scheduler:
         """One round of periodic work: reconciliation retries, kills of stopped brokers, revive/suppress."""
         async with self._lock:
             await self._reconcile_tick()
+            await self._settle_running()
             await self._kill_stopped()
             await self._adjust_offers(force_revive=force_revive)
 
@@ -433,6 +441,12 @@ class Scheduler:
         if self._background:
             await asyncio.gather(*self._background, return_exceptions=True)
         self._logs.fail_all("scheduler stopping")
+
+    async def _settle_running(self) -> None:
+        now, stable_after = self.clock(), self.config.stable_after
+        ids = brokers_to_settle(self.cluster.snapshot(), now, stable_after)
+        if ids:
+            await self.cluster.mutate(ids, lambda broker: settle(broker, now, stable_after))
 
     async def _kill_stopped(self) -> None:
         ids = [b.id for b in tasks_to_kill(self.cluster.snapshot())]
@@ -494,9 +508,9 @@ class Scheduler:
             if broker is None or broker.task is None:
                 continue
             task = broker.task
-            try:
-                await self._call(calls.kill(task.task_id, task.agent_id))
-                await self._call(calls.shutdown(task.executor_id, task.agent_id))
+            try:  # a zero grace period makes the executor kill Kafka at once (no clean shutdown)
+                self._kill_sent[task.task_id] = time.monotonic()
+                await self._call(calls.kill(task.task_id, task.agent_id, grace_period_seconds=0.0))
             except Exception as e:
                 log.warning("force stop of broker %s failed: %s", broker_id, e)
         self._wake.set()

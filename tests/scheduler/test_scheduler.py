@@ -232,20 +232,22 @@ async def test_broker_log_round_trip() -> None:
     assert await pending == "line1\nline2"
 
 
-async def test_force_stop_kills_and_shuts_down_the_executor() -> None:
+async def test_force_stop_kills_with_a_zero_grace_period() -> None:
     scheduler, cluster, _, journal = await subscribed(seed_brokers()[:1])
     await scheduler.on_event(offers_event(THREE_OFFERS[0]))
     task = cluster.brokers[1000].task
     assert task is not None
     scheduler.force_stop([1000])
     for _ in range(100):
-        if journal.calls(Call.SHUTDOWN):
+        if journal.calls(Call.KILL):
             break
         await asyncio.sleep(0)
     await scheduler.stop()
-    assert [c.kill.task_id.value for c in journal.calls(Call.KILL)] == [task.task_id]
-    (shutdown,) = journal.calls(Call.SHUTDOWN)
-    assert shutdown.shutdown.executor_id.value == task.executor_id
+    (kill,) = journal.calls(Call.KILL)
+    assert kill.kill.task_id.value == task.task_id
+    assert kill.kill.kill_policy.grace_period.nanoseconds == 0
+    assert kill.kill.HasField("kill_policy"), "the executor kills Kafka at once"
+    assert not journal.calls(Call.SHUTDOWN), "the executor reports TASK_KILLED itself"
 
 
 async def test_broker_whose_failover_delay_ends_gets_a_revive() -> None:
