@@ -77,9 +77,9 @@ async def test_files_are_served_for_executors(api: Api, served_files: dict[str, 
 @pytest.mark.parametrize("path", ["/api/topic/list", "/api/topic/add", "/api/topic/update",
                                   "/api/topic/rebalance", "/api/topic/realign", "/api/topics/list",
                                   "/api/topics/add", "/api/topics/update"])
-async def test_topic_routes_answer_501_with_a_clear_message(api: Api, path: str) -> None:
+async def test_topic_routes_without_a_topic_backend_answer_501_with_the_reason(api: Api, path: str) -> None:
     status, answer = await api.post(path)
-    assert status == 501 and answer["code"] == 501 and "not available yet" in answer["error"]
+    assert status == 501 and answer["code"] == 501 and "start the scheduler with --zk" in answer["error"]
 
 
 async def test_unknown_route_is_a_json_404(api: Api) -> None:

@@ -114,13 +114,14 @@ def test_api_errors_are_one_line_on_stderr(run: Run) -> None:
         assert result.stderr.startswith("Error: ")
 
 
-def test_topic_commands_and_rebalance_say_not_available(run: Run) -> None:
+def test_topic_commands_without_a_topic_backend_say_why(run: Run) -> None:
     for args in (("topic", "list"), ("topic", "add", "t1", "--partitions", "3"),
                  ("topic", "update", "t1", "--options", "a=1"), ("topic", "rebalance", "*"),
                  ("topic", "realign", "t1"), ("rebalance", "0..2")):
         result = run(*args)
         assert result.exit_code == 1, args
-        assert result.stderr.startswith("Error: topic") and "not available yet" in result.stderr
+        assert result.stderr.startswith("Error: topic") and "start the scheduler with --zk" in result.stderr
+        assert len(result.stderr.splitlines()) == 1
 
 
 def test_options_from_a_properties_file(run: Run, server: ThreadedApi, tmp_path: Path) -> None:
