@@ -175,12 +175,14 @@ class Settings:
     log: str | None = None
     debug: bool = False
     ha: bool | None = None
-    """Leader election and hot standby; None: on exactly when the storage is ZooKeeper."""
+    """Leader election and hot standby; None: on when the storage is ZooKeeper and Mesos is not local."""
     zk_session_timeout: float = 10.0
 
     @property
     def ha_enabled(self) -> bool:
-        return self.ha if self.ha is not None else self.storage.startswith("zk:")
+        if self.ha is not None:
+            return self.ha
+        return self.storage.startswith("zk:") and not self.is_local_master
 
     @property
     def is_local_master(self) -> bool:
@@ -322,6 +324,8 @@ def _validate(s: Settings) -> Settings:
         raise SettingsError("api-auth", "give either --api-auth or --api-token-file, not both")
     if s.ha and not s.storage.startswith("zk:"):
         raise SettingsError("ha", "leader election needs the ZooKeeper storage (--storage zk:/PATH --zk ...)")
+    if s.ha and s.is_local_master:
+        raise SettingsError("ha", "leader election needs a shared Mesos (--master), not the embedded one")
     if s.zk_session_timeout < 1:
         raise SettingsError("zk-session-timeout", f"{s.zk_session_timeout:g}s is too short (at least 1s)")
     if s.secret and not s.principal:

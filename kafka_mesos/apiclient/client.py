@@ -13,11 +13,12 @@ import urllib.error
 import urllib.request
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import quote_plus
+from urllib.parse import quote_plus, urljoin
 
 ParamValue = str | int | float | bool | None
 
 _DEFAULT_TIMEOUT = 30.0
+_MAX_REDIRECTS = 3
 _DURATION = re.compile(r"^\s*(\d+)\s*(ms|s|m|h|d)?\s*$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
 
@@ -69,9 +70,11 @@ class ApiClient:
 
     # -- transport ---------------------------------------------------------------------------------
     def call(self, path: str, params: Mapping[str, ParamValue] | None = None) -> dict[str, Any]:
-        """POST `params` to `<api>/<path>` and return the JSON answer."""
-        params = params or {}
-        url = f"{self.api_url}/{path.lstrip('/')}"
+        """POST `params` to `<api>/<path>` and return the JSON answer. A standby scheduler answers with a
+        307 to the leader's API: followed (same method and body), a few hops at most."""
+        return self._post(f"{self.api_url}/{path.lstrip('/')}", params or {}, _MAX_REDIRECTS)
+
+    def _post(self, url: str, params: Mapping[str, ParamValue], redirects_left: int) -> dict[str, Any]:
         request = urllib.request.Request(
             url,
             data=encode_form(params),
@@ -82,6 +85,9 @@ class ApiClient:
             with urllib.request.urlopen(request, timeout=self._socket_timeout(params)) as response:
                 return _json_object(response.read(), url)
         except urllib.error.HTTPError as e:
+            location = e.headers.get("Location") if e.code in (307, 308) else None
+            if location and redirects_left > 0:
+                return self._post(urljoin(url, location), params, redirects_left - 1)
             raise _error_from(e, url) from None
         except (urllib.error.URLError, ConnectionError, TimeoutError) as e:
             reason = getattr(e, "reason", e)

@@ -54,7 +54,7 @@ def _options(fn: Any) -> Any:
         if name == "debug":
             fn = click.option("--debug", flag_value="true", default=None, help=_HELP[name])(fn)
         elif name == "ha":  # two switches, one value: "true", "false" or not given
-            fn = click.option("--no-ha", "ha", flag_value="false", default=None, help="no leader election")(fn)
+            fn = click.option("--no-ha", "ha", flag_value="false", default=None, help="no election")(fn)
             fn = click.option("--ha", "ha", flag_value="true", default=None, help=_HELP[name])(fn)
         else:
             fn = click.option(f"--{name}", default=None, metavar="VALUE", help=_HELP.get(name))(fn)

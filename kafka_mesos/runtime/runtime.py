@@ -24,6 +24,7 @@ from kafka_mesos.mesos import codec
 from kafka_mesos.mesos.pb import mesos_pb2
 from kafka_mesos.runtime.artifacts import Artifacts, prepare_artifacts
 from kafka_mesos.runtime.control import SchedulerControlAdapter
+from kafka_mesos.runtime.leadership import HighAvailability, NotLeaderCaller
 from kafka_mesos.scheduler.scheduler import Scheduler, SchedulerConfig
 from kafka_mesos.scheduler.translate import LaunchContext
 from kafka_mesos.settings import Settings
@@ -51,6 +52,8 @@ class SchedulerRuntime:
         self._files_dir: Path | None = None
         self._done = asyncio.Event()
         self.exit_code = 0
+        self.ha = HighAvailability() if settings.ha_enabled else None
+        """Leader election (`--ha`): None when this scheduler runs alone."""
 
     # ---- startup ----------------------------------------------------------------------------------------
 
@@ -77,7 +80,10 @@ class SchedulerRuntime:
         from kafka_mesos.state import ClusterState, open_store
 
         try:
-            self._store = open_store(self.settings.storage, self.settings.zk)
+            self._store = open_store(self.settings.storage, self.settings.zk,
+                                     session_timeout=self.settings.zk_session_timeout)
+            if self.ha is not None:
+                self._store = self.ha.fence(self._store)
             self._cluster = await ClusterState.open(self._store)
         except ValueError as e:
             raise StartupError(str(e)) from e
@@ -123,8 +129,12 @@ class SchedulerRuntime:
             auth = api_auth_from(self.settings.api_auth, self.settings.api_token_file)
         except AuthConfigError as e:
             raise StartupError(f"API authentication: {e}") from None
-        app = build_app(self._cluster, SchedulerControlAdapter(self.scheduler), files=artifacts.files,
+        control = SchedulerControlAdapter(self.scheduler)
+        api_control = self.ha.control(control) if self.ha else control
+        app = build_app(self._cluster, api_control, files=artifacts.files,
                         on_quit=self.request_stop, auth=auth)
+        if self.ha is not None:
+            self.ha.install(app, self.api_url)
         self._runner = web.AppRunner(app, access_log=None, handler_cancellation=True)
         await self._runner.setup()
         await web.SockSite(self._runner, listener).start()
@@ -148,8 +158,24 @@ class SchedulerRuntime:
             master = self._local_mesos.master_url
             log.info("local Mesos: %s with %d agents", master, s.local_agents)
         self.master_url = master
+        if self.ha is not None:
+            await self._start_ha(master)
+            return
         self._spawn(self._run_session(master), "mesos-session")
         self._spawn(self.scheduler.run(), "scheduler-timers")
+
+    async def _start_ha(self, master: str) -> None:
+        """Join the election; the Mesos session and the scheduler's timers run only while leading."""
+        assert self.ha is not None and self.scheduler is not None
+        scheduler = self.scheduler
+
+        def deposed() -> None:
+            scheduler.attach(NotLeaderCaller())  # no Mesos call from here on, not even one in the queue
+            log.warning("no longer the leader: Mesos calls and store writes stopped")
+
+        await self.ha.join(self.api_url)
+        self._spawn(self.ha.run(self._cluster.refresh, lambda: [self._run_session(master), scheduler.run()],
+                                deposed), "leadership")
 
     async def _run_session(self, master: str) -> None:
         """Keep a subscription; a framework Mesos removed (failover timeout passed) starts over afresh."""
@@ -223,6 +249,8 @@ class SchedulerRuntime:
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
+        if self.ha is not None:  # after the leader's work stopped: the next leader never overlaps with us
+            await self.ha.stop()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None

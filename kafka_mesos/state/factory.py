@@ -10,7 +10,9 @@ from kafka_mesos.state.zkpaths import check_znode_path, parse_zk_connect
 STORAGE_FORMS = "file:PATH (e.g. file:kafka-mesos.json) or zk:/PATH (e.g. zk:/kafka-mesos, with --zk)"
 
 
-def open_store(storage: str, zk: str | None = None, *, op_timeout: float = 15.0) -> Store:
+def open_store(
+    storage: str, zk: str | None = None, *, op_timeout: float = 15.0, session_timeout: float = 10.0
+) -> Store:
     """`file:kafka-mesos.json` → FileStore; `zk:/kafka-mesos` with `zk="host:port[,host:port][/chroot]"` →
     ZkStore. Raises StorageConfigError naming the option (`storage` or `zk`). Call `await store.open()`."""
     kind, colon, where = storage.strip().partition(":")
@@ -28,4 +30,4 @@ def open_store(storage: str, zk: str | None = None, *, op_timeout: float = 15.0)
     parse_zk_connect(zk)
     from kafka_mesos.state.zkstore import ZkStore  # kazoo only when ZooKeeper is used
 
-    return ZkStore(zk, where, op_timeout=op_timeout)
+    return ZkStore(zk, where, session_timeout=session_timeout, op_timeout=op_timeout)
