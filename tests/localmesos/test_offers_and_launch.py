@@ -9,6 +9,7 @@ import tarfile
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 from aiohttp import web
@@ -246,3 +247,43 @@ async def test_command_tasks_run_on_the_builtin_command_executor(
     kill.kill.task_id.value = "cmd-kill"
     await framework.call(kill)
     assert (await framework.wait_update("cmd-kill", mpb.TASK_KILLED)).source == TaskStatus.SOURCE_EXECUTOR
+
+
+async def test_kill_before_the_executor_subscribed(framework: RawFramework, mesos: LocalMesos) -> None:
+    await framework.subscribe(framework_info())
+    offer = (await framework.wait_offers())[0]
+    silent = sample_executor_info("late", framework.content_type)
+    silent.command.value = "exec sleep 60"
+    await framework.call(launch_call(offer, "never-delivered", silent))
+    agent = next(a for a in mesos.agents if a.id == offer.agent_id.value)
+    await _until(lambda: any(run.process is not None for run in agent.runs.values()))
+    kill = Call(type=Call.KILL)
+    kill.kill.task_id.value = "never-delivered"
+    await framework.call(kill)
+    killed = await framework.wait_update("never-delivered", mpb.TASK_KILLED)
+    assert killed.reason == TaskStatus.REASON_TASK_KILLED_DURING_LAUNCH
+    assert killed.source == TaskStatus.SOURCE_AGENT
+    await framework.wait_for(lambda e: e.type == Event.FAILURE)  # the idle executor was destroyed
+    await _until(lambda: not agent.runs)
+
+
+async def test_refusal_filter_lets_larger_offers_through(framework: RawFramework) -> None:
+    """A long filter holds back only what was refused: when a task ends, the agent offers more."""
+    await framework.subscribe(framework_info())
+    offer = (await framework.wait_offers())[0]
+    executor = sample_executor_info("grow", framework.content_type)
+    await framework.call(launch_call(offer, "short", executor, refuse_seconds=3600))
+    for state in (mpb.TASK_STARTING, mpb.TASK_RUNNING):
+        await framework.acknowledge(await framework.wait_update("short", state))
+    mark = len(framework.events)
+    kill = Call(type=Call.KILL)
+    kill.kill.task_id.value = "short"
+    await framework.call(kill)
+    await framework.acknowledge(await framework.wait_update("short", mpb.TASK_KILLED, after=mark))
+
+    def same_agent(event: Any) -> bool:
+        return event.type == Event.OFFERS and any(o.agent_id == offer.agent_id for o in event.offers.offers)
+
+    again = await framework.wait_for(same_agent, after=mark)
+    grown = next(o for o in again.offers.offers if o.agent_id == offer.agent_id)
+    assert next(r for r in grown.resources if r.name == "cpus").scalar.value == 1.9  # executor still up
