@@ -65,6 +65,9 @@ async def _serve(config: LocalMesosConfig) -> None:
               help="Resources of agent N instead of --resources (repeatable).")
 @click.option("--agent-attributes", multiple=True, metavar="N=ATTRIBUTES",
               help="Attributes of agent N instead of --attributes (repeatable).")
+@click.option("--agent-hostname", "agent_hostnames", multiple=True, metavar="N=HOSTNAME",
+              help="Host name agent N advertises in offers instead of --hostname (repeatable; names only, "
+              "everything binds 127.0.0.1).")
 @click.option("--zk", default=None, help="Register the master in ZooKeeper, e.g. zk://127.0.0.1:2181/mesos.")
 @click.option("--work-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Sandboxes go here (default: a temporary directory removed on exit).")
@@ -82,6 +85,7 @@ def local_mesos_command(
     attributes: str,
     agent_resources: tuple[str, ...],
     agent_attributes: tuple[str, ...],
+    agent_hostnames: tuple[str, ...],
     zk: str | None,
     work_dir: Path | None,
     heartbeat_interval: float,
@@ -98,6 +102,7 @@ def local_mesos_command(
             attributes=attributes,
             agent_resources=_index_overrides(agent_resources, "--agent-resources"),
             agent_attributes=_index_overrides(agent_attributes, "--agent-attributes"),
+            agent_hostnames=_index_overrides(agent_hostnames, "--agent-hostname"),
             zk=zk,
             work_dir=work_dir,
             heartbeat_interval=heartbeat_interval,
