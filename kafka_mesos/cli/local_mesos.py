@@ -54,29 +54,74 @@ async def _serve(config: LocalMesosConfig) -> None:
 
 
 @click.command("local-mesos")
-@click.option("--port", type=click.IntRange(0, 65535), default=5050, show_default=True,
-              help="Master port on 127.0.0.1 (0 = any free port).")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=5050,
+    show_default=True,
+    help="Master port on 127.0.0.1 (0 = any free port).",
+)
 @click.option("--agents", type=click.IntRange(1, 10000), default=3, show_default=True)
-@click.option("--resources", default=DEFAULT_RESOURCES, show_default=True,
-              help="Agent resources in Mesos syntax; {n} is the agent index.")
-@click.option("--attributes", default=DEFAULT_ATTRIBUTES, show_default=True,
-              help="Agent attributes in Mesos syntax; {n} is the agent index.")
-@click.option("--agent-resources", multiple=True, metavar="N=RESOURCES",
-              help="Resources of agent N instead of --resources (repeatable).")
-@click.option("--agent-attributes", multiple=True, metavar="N=ATTRIBUTES",
-              help="Attributes of agent N instead of --attributes (repeatable).")
-@click.option("--agent-hostname", "agent_hostnames", multiple=True, metavar="N=HOSTNAME",
-              help="Host name agent N advertises in offers instead of --hostname (repeatable; names only, "
-              "everything binds 127.0.0.1).")
+@click.option(
+    "--resources",
+    default=DEFAULT_RESOURCES,
+    show_default=True,
+    help="Agent resources in Mesos syntax; {n} is the agent index.",
+)
+@click.option(
+    "--attributes",
+    default=DEFAULT_ATTRIBUTES,
+    show_default=True,
+    help="Agent attributes in Mesos syntax; {n} is the agent index.",
+)
+@click.option(
+    "--agent-resources",
+    multiple=True,
+    metavar="N=RESOURCES",
+    help="Resources of agent N instead of --resources (repeatable).",
+)
+@click.option(
+    "--agent-attributes",
+    multiple=True,
+    metavar="N=ATTRIBUTES",
+    help="Attributes of agent N instead of --attributes (repeatable).",
+)
+@click.option(
+    "--agent-hostname",
+    "agent_hostnames",
+    multiple=True,
+    metavar="N=HOSTNAME",
+    help="Host name agent N advertises in offers instead of --hostname (repeatable; names only, "
+    "everything binds 127.0.0.1).",
+)
 @click.option("--zk", default=None, help="Register the master in ZooKeeper, e.g. zk://127.0.0.1:2181/mesos.")
-@click.option("--work-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Sandboxes go here (default: a temporary directory removed on exit).")
-@click.option("--heartbeat-interval", type=click.FloatRange(min=0.1), default=15.0, show_default=True,
-              help="Seconds between HEARTBEAT events.")
-@click.option("--allocation-interval", type=click.FloatRange(min=0.01), default=1.0, show_default=True,
-              help="Seconds between offer allocations.")
-@click.option("--executor-registration-timeout", type=click.FloatRange(min=0.1), default=60.0,
-              show_default=True, help="Seconds an executor has to SUBSCRIBE.")
+@click.option(
+    "--work-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Sandboxes go here (default: a temporary directory removed on exit).",
+)
+@click.option(
+    "--heartbeat-interval",
+    type=click.FloatRange(min=0.1),
+    default=15.0,
+    show_default=True,
+    help="Seconds between HEARTBEAT events.",
+)
+@click.option(
+    "--allocation-interval",
+    type=click.FloatRange(min=0.01),
+    default=1.0,
+    show_default=True,
+    help="Seconds between offer allocations.",
+)
+@click.option(
+    "--executor-registration-timeout",
+    type=click.FloatRange(min=0.1),
+    default=60.0,
+    show_default=True,
+    help="Seconds an executor has to SUBSCRIBE.",
+)
 @click.option("--hostname", default="127.0.0.1", show_default=True, help="Host name advertised in offers.")
 def local_mesos_command(
     port: int,

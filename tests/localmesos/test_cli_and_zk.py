@@ -33,6 +33,8 @@ async def test_cli_runs_until_sigterm(http: aiohttp.ClientSession, tmp_path: Pat
         "1=cpus:8;mem:1024;ports:[5000-5009]",
         "--work-dir",
         str(tmp_path / "w"),
+        "--agent-hostname",
+        "1=node-b",
         cwd=REPO,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
@@ -54,6 +56,7 @@ async def test_cli_runs_until_sigterm(http: aiohttp.ClientSession, tmp_path: Pat
             "cpus": 8.0,
             "ports": "[5000-5009]",
         }
+        assert [s["hostname"] for s in state["slaves"]] == ["127.0.0.1", "node-b"]
         assert [s["attributes"] for s in state["slaves"]] == [
             {"rack": "r0", "zone": "z0"},
             {"rack": "r1", "zone": "z1"},
