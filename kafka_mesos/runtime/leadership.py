@@ -47,7 +47,6 @@ class HighAvailability:
     def __init__(self) -> None:
         self.election: LeaderElection | None = None
         self.store: FencedStore | None = None
-        self._leader_url: str | None = None
         self.takeovers = 0
 
     # ------------------------------------------------------------------ wiring
@@ -85,17 +84,18 @@ class HighAvailability:
         if self.election is None:
             return None
         if self.is_leader:
-            self._leader_url = self.election.identifier
-        else:
-            self._leader_url = await self.election.leader()
-        return self._leader_url
+            return self.election.identifier
+        return await self.election.leader()
 
     def status(self) -> dict[str, Any]:
         role = "leader" if self.is_leader else "standby"
         if self.election is not None and self.election.lost:
             role = "deposed"
-        leader = self.election.identifier if self.is_leader and self.election else self._leader_url
-        return {"role": role, "leader": leader, "takeovers": self.takeovers}
+        leader = None
+        if self.election is not None:
+            leader = self.election.identifier if self.is_leader else self.election.current_leader
+        refused = self.store.refused if self.store is not None else 0
+        return {"role": role, "leader": leader, "takeovers": self.takeovers, "refusedWrites": refused}
 
     # ------------------------------------------------------------------ leading
 
@@ -116,7 +116,6 @@ class HighAvailability:
                 await election.wait_leading()
             except RuntimeError:
                 raise LeadershipLost("ZooKeeper session expired while leading") from None
-            self._leader_url = election.identifier
             await prepare()
             if not election.is_leader:
                 continue

@@ -52,6 +52,10 @@ class LeaderElection:
         self._changed = asyncio.Event()
         self._listeners: list[LeadershipListener] = []
         self._campaign: asyncio.Task[None] | None = None
+        self._lookups: set[asyncio.Task[None]] = set()
+        self._stopped = False
+        self.current_leader: str | None = None
+        """The leader's identifier as last seen (kept current by a watch on the contenders)."""
         self.terms = 0
         """How many times this process became leader (a reconnect of the same session is not a new term)."""
 
@@ -108,6 +112,8 @@ class LeaderElection:
     async def start(self) -> None:
         """Join the election (returns at once; watch `is_leader` / `wait_leading()`)."""
         self.bridge.add_state_listener(self._on_state)
+        await self.bridge.run(partial(self.bridge.client.ensure_path_async, self.path))
+        self.bridge.watch_children(self.path, self._on_contenders)
         self._campaign = asyncio.get_running_loop().create_task(self._run(), name="leader-election")
 
     async def _run(self) -> None:
@@ -120,6 +126,16 @@ class LeaderElection:
         self.terms += 1
         log.info("elected leader under %s as %s", self.path, self._lock.node)
         self._set(acquired=True, connected=self.bridge.connected)
+
+    def _on_contenders(self, children: list[str]) -> None:
+        if self._stopped:
+            return
+        task = asyncio.get_running_loop().create_task(self._look_up_leader(), name="leader-lookup")
+        self._lookups.add(task)
+        task.add_done_callback(self._lookups.discard)
+
+    async def _look_up_leader(self) -> None:
+        self.current_leader = await self.leader()
 
     def _on_state(self, state: KazooState) -> None:
         if not self._acquired:
@@ -163,7 +179,11 @@ class LeaderElection:
 
     async def stop(self) -> None:
         """Leave the election: stop waiting, give up leadership (the node goes)."""
+        self._stopped = True
         self._lock.cancel()
+        for lookup in list(self._lookups):
+            lookup.cancel()
+        await asyncio.gather(*self._lookups, return_exceptions=True)
         task, self._campaign = self._campaign, None
         if task is not None:
             await asyncio.gather(task, return_exceptions=True)

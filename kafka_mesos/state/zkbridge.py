@@ -18,7 +18,7 @@ from kazoo.exceptions import EXCEPTIONS
 from kazoo.handlers.threading import KazooTimeoutError
 from kazoo.protocol.serialization import GetData, MultiHeader, int_struct, read_buffer, stat_struct
 from kazoo.protocol.states import KazooState, ZnodeStat
-from kazoo.recipe.watchers import DataWatch
+from kazoo.recipe.watchers import ChildrenWatch, DataWatch
 
 log = logging.getLogger(__name__)
 
@@ -194,3 +194,11 @@ class ZkBridge:
             self._call_on_loop(callback, data, stat)
 
         return DataWatch(self.client, path, on_change)
+
+    def watch_children(self, path: str, callback: Callable[[list[str]], None]) -> ChildrenWatch:
+        """Call `callback(children)` on the loop now and after each change of `path`'s children."""
+
+        def on_change(children: list[str]) -> None:
+            self._call_on_loop(callback, children)
+
+        return ChildrenWatch(self.client, path, on_change)

@@ -1,4 +1,4 @@
-"""Two schedulers in one process sharing a ZooKeeper store and a local Mesos: one leads, the other stands by."""
+"""Two schedulers in one process sharing a ZooKeeper store and a local Mesos: one leads, one stands by."""
 
 from __future__ import annotations
 
@@ -77,13 +77,13 @@ async def test_standby_redirects_writes_and_takes_over(
         assert status == 200 and len(body["brokers"]) == 2
         status, body, _ = await get_json(f"{second.api_url}/health")
         assert status == 200 and body["scheduler"]["ha"] == {
-            "role": "standby", "leader": first.api_url, "takeovers": 0}
+            "role": "standby", "leader": first.api_url, "takeovers": 0, "refusedWrites": 0}
         assert second.scheduler is not None and not second.scheduler.status()["connected"]
         assert second.ha is not None and second.ha.store is not None and second.ha.store.refused == 0
 
         await first.stop()  # a clean stop hands over at once
-        await wait_until_async(lambda: second.scheduler is not None and second.scheduler.status()["connected"],
-                               timeout=30, message="standby took over and subscribed")
+        await wait_until_async(lambda: second.scheduler.status()["connected"], timeout=30,
+                               message="standby took over and subscribed")
         assert role(second) == "leader"
         assert second.scheduler.status()["frameworkId"] == framework_id, "same framework id"
         answer = await asyncio.to_thread(ApiClient(second.api_url).broker_update, "1", mem="256")
