@@ -127,6 +127,7 @@ def main() -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--content-type", choices=("protobuf", "json"), default="protobuf")
+    parser.add_argument("--keep", action="store_true", help="keep the work directory (logs, sandboxes)")
     args = parser.parse_args()
     base = Path(tempfile.mkdtemp(prefix="seed-bench-"))
     zk_server = ZooKeeperServer(base / "zookeeper")
@@ -159,7 +160,10 @@ def main() -> None:
               f"floor {floor:.2f} s, ratio {launch / floor:.2f}")
     finally:
         zk_server.stop()
-        shutil.rmtree(base, ignore_errors=True)
+        if args.keep:
+            print(f"work directory kept: {base}")
+        else:
+            shutil.rmtree(base, ignore_errors=True)
 
 
 if __name__ == "__main__":

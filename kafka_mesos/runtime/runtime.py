@@ -25,6 +25,7 @@ from kafka_mesos.mesos.pb import mesos_pb2
 from kafka_mesos.runtime.artifacts import Artifacts, prepare_artifacts
 from kafka_mesos.runtime.control import SchedulerControlAdapter
 from kafka_mesos.runtime.leadership import HighAvailability, NotLeaderCaller
+from kafka_mesos.runtime.local_ports import per_agent_resources
 from kafka_mesos.scheduler.scheduler import Scheduler, SchedulerConfig
 from kafka_mesos.scheduler.translate import LaunchContext
 from kafka_mesos.settings import Settings
@@ -151,6 +152,7 @@ class SchedulerRuntime:
             config = LocalMesosConfig(
                 port=s.local_port, agents=s.local_agents, resources=s.local_resources,
                 attributes=s.local_attributes, allocation_interval=max(s.local_allocation_interval, 0.01),
+                agent_resources=per_agent_resources(s.local_resources, s.local_agents),
                 work_dir=Path(s.local_work_dir) if s.local_work_dir else None,
             )
             self._local_mesos = LocalMesos(config)
