@@ -17,9 +17,9 @@ BROKER_LIST = ParamSpec("broker", "expr", _EXPR, default="*")
 G1_ID = ParamSpec("id", "expr", _EXPR, required=True, example="0..2")
 
 SETTINGS: tuple[ParamSpec, ...] = (
-    ParamSpec("cpus", "number", "CPUs", default="1", example="0.5"),
-    ParamSpec("mem", "integer", "memory of the task in MB", default="2048"),
-    ParamSpec("heap", "integer", "broker JVM heap in MB (less than mem)", default="1024"),
+    ParamSpec("cpus", "number", "CPUs", default="1", example="0.5", minimum=0, exclusive_minimum=True),
+    ParamSpec("mem", "integer", "memory of the task in MB", default="2048", minimum=1),
+    ParamSpec("heap", "integer", "broker JVM heap in MB (less than mem)", default="1024", minimum=1),
     ParamSpec("port", "range", "port or range; empty: any offered port", example="31090..31100"),
     ParamSpec("volume", "string", "id of a pre-created Mesos persistent volume"),
     ParamSpec("bindAddress", "string", "broker bind address: ip, host, 10.0.0.* or if:eth1"),
@@ -46,7 +46,8 @@ NO_WAIT_REPLICATION = ParamSpec("noWaitForReplication", "flag",
 LOG_PARAMS = (
     ParamSpec("broker", "integer", "broker id", required=True),
     ParamSpec("name", "string", "stdout, stderr or a Kafka log file name ending in .log", default="stdout"),
-    ParamSpec("lines", "integer", "lines from the end of the file", default="100"),
+    ParamSpec("lines", "integer", "lines from the end of the file", default="100", minimum=1,
+              maximum=100_000),
     ParamSpec("timeout", "duration", "how long to wait for the executor's answer", default="30s"),
 )
 _BROKER_EXAMPLE: Json = {"brokers": [{"id": "0", "active": False, "cpus": 1.0, "mem": 2048, "heap": 1024,

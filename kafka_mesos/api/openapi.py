@@ -37,6 +37,12 @@ def _schema(spec: ParamSpec) -> dict[str, Any]:
         schema["default"] = spec.default
     if spec.example is not None:
         schema["example"] = spec.example
+    if spec.minimum is not None:
+        schema["minimum"] = spec.minimum
+        if spec.exclusive_minimum:
+            schema["exclusiveMinimum"] = True
+    if spec.maximum is not None:
+        schema["maximum"] = spec.maximum
     return schema
 
 

@@ -28,6 +28,9 @@ class ParamSpec:
     required: bool = False
     example: str | None = None
     aliases: tuple[str, ...] = field(default=())
+    minimum: float | None = None  # published in openapi.json (the handlers check it themselves)
+    exclusive_minimum: bool = False
+    maximum: float | None = None
 
 
 class Params:
@@ -41,7 +44,10 @@ class Params:
         values: dict[str, str] = {}
         _merge(values, request.query.items())
         if request.body_exists:
-            _merge(values, await _body_items(request))
+            try:
+                _merge(values, await _body_items(request))
+            except UnicodeDecodeError:
+                raise ApiError("the request body is not valid UTF-8", None) from None
         return cls(values)
 
     def names(self) -> set[str]:
