@@ -75,8 +75,10 @@ def _check(case: schemathesis.Case, status: int, text: str, before: dict[str, An
         except json.JSONDecodeError:
             report.problems.append(f"{status} without a JSON body for {label}: {text[:200]}")
         else:
-            if not (isinstance(body, dict) and body.get("code") == status and isinstance(body.get("error"), str)
-                    and "field" in body and (body["field"] is None or isinstance(body["field"], str))):
+            well_formed = (isinstance(body, dict) and body.get("code") == status
+                           and isinstance(body.get("error"), str) and "field" in body
+                           and (body["field"] is None or isinstance(body["field"], str)))
+            if not well_formed:
                 report.problems.append(f"{status} with a malformed error body for {label}: {text[:200]}")
         if before != after:
             report.problems.append(f"refused request ({status}) changed the store: {label}")
