@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import re
 import signal
+import socket
 import subprocess
 import sys
 import urllib.request
@@ -23,6 +25,32 @@ ROOT = Path(__file__).resolve().parents[2]
 WRAPPER = ROOT / "kafka-mesos.sh"
 READY = re.compile(r"kafka-mesos scheduler ready: api (\S+) master (\S+)")
 MASTER_URL = re.compile(r"(http://127\.0\.0\.1:\d+)")
+
+
+def free_port_block(count: int) -> int:
+    """The first port of `count` consecutive loopback ports that are free right now (outside the
+    ephemeral range, so that brokers' ports do not collide with other tests running alongside)."""
+    rng = random.Random()
+    for _ in range(200):
+        base = rng.randrange(20000, 30000 - count)
+        sockets = []
+        try:
+            for port in range(base, base + count):
+                sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                sockets.append(sock)
+                sock.bind(("127.0.0.1", port))
+            return base
+        except OSError:
+            continue
+        finally:
+            for sock in sockets:
+                sock.close()
+    raise RuntimeError(f"no block of {count} free ports found")
+
+
+def agent_resources(base: int, per_agent: int, index: int) -> str:
+    first = base + index * per_agent
+    return f"cpus:4;mem:8192;disk:20480;ports:[{first}-{first + per_agent - 1}]"
 
 
 def _env() -> dict[str, str]:
@@ -95,7 +123,10 @@ def start_scheduler(workdir: Path, zk_connect: str, dist: Path | None, *, conten
                     timeout: float = 120.0) -> SchedulerProcess:
     mesos_work_dir = workdir / "mesos"
     command = [str(WRAPPER)] if use_wrapper else [sys.executable, "-m", "kafka_mesos"]
+    base = free_port_block(300)  # split by the scheduler among its 3 local agents
+    resources = f"cpus:4;mem:8192;disk:20480;ports:[{base}-{base + 299}]"
     argv = [*command, "scheduler", "--api", "http://127.0.0.1:0", "--zk", zk_connect,
+            "--local-resources", resources,
             "--storage", f"file:{workdir / 'kafka-mesos.json'}", "--mesos-content-type", content_type,
             "--local-work-dir", str(mesos_work_dir), "--debug", *extra_args]
     if dist is not None:
@@ -115,8 +146,11 @@ def start_scheduler(workdir: Path, zk_connect: str, dist: Path | None, *, conten
 
 
 def start_local_mesos(workdir: Path, agents: int = 3, timeout: float = 60.0) -> tuple[Process, str]:
+    base = free_port_block(100 * agents)
     argv = [sys.executable, "-m", "kafka_mesos", "local-mesos", "--port", "0", "--agents", str(agents),
             "--work-dir", str(workdir / "mesos")]
+    for index in range(agents):
+        argv += ["--agent-resources", f"{index}={agent_resources(base, 100, index)}"]
     process = spawn("local-mesos", argv, workdir)
 
     def ready() -> re.Match[str] | None:
