@@ -28,7 +28,7 @@ from kafka_mesos.core.rebalance import (
     moves_per_broker,
     parse_g1_topics,
     partition_status,
-    plan_topic,
+    plan_topics,
     realign_topic,
     state_table,
 )
@@ -238,15 +238,10 @@ class TopicService:
     def _plan(self, current: Mapping[str, Mapping[int, Sequence[int]]], brokers: Sequence[int],
               racks: dict[int, str], replicas: Mapping[str, int | None], realign: bool,
               fixed_start: int) -> dict[str, Assignment]:
-        load: dict[int, int] = {}
-        planned: dict[str, Assignment] = {}
-        for name in current:
-            if realign:
-                start = self._draw(fixed_start, len(brokers))
-                planned[name] = realign_topic(current[name], brokers, replicas[name], start)
-            else:
-                planned[name] = plan_topic(current[name], brokers, replicas[name], racks, load)
-        return planned
+        if not realign:
+            return plan_topics(current, brokers, replicas, racks)
+        return {name: realign_topic(assignment, brokers, replicas[name], self._draw(fixed_start, len(brokers)))
+                for name, assignment in current.items()}
 
     @staticmethod
     def _in_progress(pending: Mapping[PartitionKey, Sequence[int]]) -> ApiError:

@@ -43,13 +43,24 @@ def check_brokers_and_replicas(broker_count: int, replicas: int | None) -> None:
 
 
 def _quotas(
-    total: int, brokers: Sequence[int], held: Mapping[int, int], load: Mapping[int, int]
+    total: int, brokers: Sequence[int], held: Mapping[int, int], load: Mapping[int, int], cap: int | None
 ) -> dict[int, int]:
-    """⌊total/n⌋ each; the remainder goes to the brokers holding most already (fewest moves), then to the
-    least loaded over all topics planned so far, then in broker order."""
+    """⌊total/n⌋ each; the remainder goes first to brokers that stay within their fair share of all topics
+    planned so far (and within ``cap``), among them to those holding most already (fewest moves), then to
+    the least loaded."""
     n = len(brokers)
     base, extra = divmod(total, n)
-    order = sorted(range(n), key=lambda i: (-held.get(brokers[i], 0), load.get(brokers[i], 0), i))
+    fair = math.ceil((sum(load.values()) + total) / n)
+    slack = 1
+    if cap is not None and fair + slack > cap:
+        fair, slack = cap, 0
+
+    def key(i: int) -> tuple[bool, int, int, int]:
+        b = brokers[i]
+        ahead = bool(load) and load.get(b, 0) + base + 1 > fair + slack
+        return ahead, -held.get(b, 0), load.get(b, 0), i
+
+    order = sorted(range(n), key=key)
     quotas = {b: base for b in brokers}
     for i in order[:extra]:
         quotas[brokers[i]] += 1
@@ -62,9 +73,11 @@ def plan_topic(
     replicas: int | None = None,
     racks: Mapping[int, str] | None = None,
     load: dict[int, int] | None = None,
+    cap: int | None = None,
 ) -> Assignment:
     """The balanced assignment closest to ``current``. ``replicas``: new replication factor (None: keep
-    the topic's). ``load``: replicas per broker of topics planned before (updated; spreads many topics)."""
+    the topic's). Many topics: ``load`` = replicas per broker of the topics planned before (updated), and
+    ``cap`` = ⌈all replicas / brokers⌉ (see ``plan_topics``) keep the brokers' totals even too."""
     if not current:
         return {}
     target_rf = replicas if replicas is not None else max(len(r) for r in current.values())
@@ -75,38 +88,64 @@ def plan_topic(
     load = load if load is not None else {}
     partitions = sorted(current)
 
-    held: dict[int, int] = {}
-    for p in partitions:
-        for b in dict.fromkeys(current[p]):
-            if b in selected:
-                held[b] = held.get(b, 0) + 1
-    quota = _quotas(len(partitions) * target_rf, brokers, held, load)
-
-    # Keep phase: current replicas in place, in order, within quotas, RF and the rack cap.
+    # Keep phase: current replicas on selected brokers, in order, up to the RF and the rack cap ...
     kept: dict[int, list[int]] = {}
+    held: dict[int, int] = {}
     for p in partitions:
         chosen: list[int] = []
         for b in current[p]:
-            if (b in selected and b not in chosen and len(chosen) < target_rf and quota[b] > 0
-                    and _rack_room(chosen, b, rack_of, rack_cap)):
+            if (b in selected and b not in chosen and len(chosen) < target_rf
+                    and (not rack_of or _rack_room(chosen, b, rack_of, rack_cap))):
                 chosen.append(b)
-                quota[b] -= 1
+                held[b] = held.get(b, 0) + 1
         kept[p] = chosen
+    quota = _quotas(len(partitions) * target_rf, brokers, held, load, cap)
+    # ... then brokers over their quota give up replicas where partitions are fullest, so that the holes
+    # spread over many partitions (a hole is filled by a broker not in its partition yet).
+    for b in sorted((b for b in held if held[b] > quota[b]), key=lambda b: (quota[b] - held[b], b)):
+        holders = sorted((p for p in partitions if b in kept[p]),
+                         key=lambda p: (-len(kept[p]), kept[p][0] == b, p))
+        for p in holders[: held[b] - quota[b]]:
+            kept[p].remove(b)
+    for p in partitions:
+        for b in kept[p]:
+            quota[b] -= 1
 
-    # Fill phase: partitions missing most first; each slot to the broker with most quota left.
+    # Fill phase: each open slot to a broker with quota left (most left first); when every such broker is
+    # in the partition already, an augmenting path re-routes earlier fills (kept replicas never move).
     order = {b: i for i, b in enumerate(brokers)}
+    filler = _Filler(kept, quota, order, rack_of, rack_cap)
     for p in sorted(partitions, key=lambda q: (len(kept[q]), q)):
         while len(kept[p]) < target_rf:
-            broker = _pick(kept[p], quota, order, rack_of, rack_cap)
-            if broker is None:
-                broker = _swap_for(p, kept, quota, target_rf)
+            if filler.fill(p, set(), True) or filler.fill(p, set(), False):
+                continue
+            broker = _swap_for(p, kept, quota, target_rf)
             kept[p].append(broker)
             quota[broker] -= 1
+            filler.open = {b for b, left in quota.items() if left > 0}
 
     for p in partitions:
         for b in kept[p]:
             load[b] = load.get(b, 0) + 1
     return _order_leaders(current, kept, brokers)
+
+
+def plan_topics(
+    current: Mapping[str, Mapping[int, Sequence[int]]],
+    brokers: Sequence[int],
+    replicas: Mapping[str, int | None],
+    racks: Mapping[int, str] | None = None,
+) -> dict[str, Assignment]:
+    """``plan_topic`` for each topic, sharing the load so that every broker's total stays near even."""
+    check_brokers_and_replicas(len(brokers), None)
+    total = 0
+    for name, assignment in current.items():
+        rf = replicas.get(name) or max((len(r) for r in assignment.values()), default=0)
+        total += len(assignment) * rf
+    cap = math.ceil(total / len(brokers))
+    load: dict[int, int] = {}
+    return {name: plan_topic(assignment, brokers, replicas.get(name), racks, load, cap)
+            for name, assignment in current.items()}
 
 
 def _rack_room(chosen: Sequence[int], broker: int, rack_of: Mapping[int, str], cap: int) -> bool:
@@ -116,15 +155,60 @@ def _rack_room(chosen: Sequence[int], broker: int, rack_of: Mapping[int, str], c
     return sum(1 for b in chosen if rack_of[b] == rack) < cap
 
 
-def _pick(
-    chosen: list[int], quota: Mapping[int, int], order: Mapping[int, int], rack_of: Mapping[int, str],
-    rack_cap: int,
-) -> int | None:
-    candidates = [b for b, left in quota.items() if left > 0 and b not in chosen]
-    if not candidates:
-        return None
-    racked = [b for b in candidates if _rack_room(chosen, b, rack_of, rack_cap)]
-    return min(racked or candidates, key=lambda b: (-quota[b], order[b]))
+class _Filler:
+    """Slots to brokers as a b-matching: brokers have quotas, partitions open slots; a broker may not
+    appear twice in a partition (and, when ``racks`` applies, not break the rack cap)."""
+
+    def __init__(self, kept: dict[int, list[int]], quota: dict[int, int], order: Mapping[int, int],
+                 rack_of: Mapping[int, str], rack_cap: int) -> None:
+        self.kept, self.quota, self.order = kept, quota, order
+        self.rack_of, self.rack_cap = rack_of, rack_cap
+        self.filled: dict[int, list[int]] = {}
+        """broker → partitions it was given in this phase (the only ones an augmenting path may undo)."""
+        self.open = {b for b, left in quota.items() if left > 0}
+        self.racks_apply = bool(rack_of)
+
+    def _allowed(self, p: int, b: int, racks: bool) -> bool:
+        members = self.kept[p]
+        if b in members:
+            return False
+        return not (racks and self.racks_apply) or _rack_room(members, b, self.rack_of, self.rack_cap)
+
+    def fill(self, p: int, seen: set[int], racks: bool) -> bool:
+        best: int | None = None
+        best_key = (0, 0)
+        members = self.kept[p]
+        check_racks = racks and self.racks_apply
+        for b in self.open:
+            if b in seen or b in members or (check_racks and not self._allowed(p, b, racks)):
+                continue
+            key = (-self.quota[b], self.order[b])
+            if best is None or key < best_key:
+                best, best_key = b, key
+        if best is not None:
+            self._give(p, best)
+            return True
+        candidates = sorted((b for b in self.filled if b not in seen and self._allowed(p, b, racks)),
+                            key=lambda b: self.order[b])
+        for b in candidates:
+            seen.add(b)
+            for q in list(self.filled.get(b, ())):
+                self.kept[q].remove(b)  # b leaves q if q can get someone else
+                if self.fill(q, seen, racks):
+                    self.filled[b].remove(q)
+                    self.quota[b] += 1
+                    self.open.add(b)
+                    self._give(p, b)
+                    return True
+                self.kept[q].append(b)
+        return False
+
+    def _give(self, p: int, b: int) -> None:
+        self.kept[p].append(b)
+        self.quota[b] -= 1
+        if self.quota[b] <= 0:
+            self.open.discard(b)
+        self.filled.setdefault(b, []).append(p)
 
 
 def _swap_for(p: int, kept: dict[int, list[int]], quota: dict[int, int], rf: int) -> int:

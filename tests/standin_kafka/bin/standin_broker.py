@@ -5,6 +5,13 @@ listeners (or port), listens on the configured port, registers /brokers/ids/<bro
 an EPHEMERAL node with Kafka's own JSON (refusing when the id is already registered), logs to
 $LOG_DIR/server.log including the heap given in KAFKA_HEAP_OPTS, and on SIGTERM deregisters and exits 0.
 It never listens beyond loopback: an empty listener host binds 127.0.0.1.
+
+Controller: the stand-in that wins /controller (ephemeral, Kafka's JSON) acts as Kafka's controller does in
+ZooKeeper mode: it creates missing partition state znodes (leader = first live replica, ISR = live replicas)
+and applies /admin/reassign_partitions one partition at a time, every `standin.reassign.partition.ms`
+(property, or env STANDIN_REASSIGN_PARTITION_MS; default 100) milliseconds: it rewrites
+/brokers/topics/<t> and the partition state, rewrites the znode with what is still pending and deletes it
+when nothing is left. A partition whose new replicas are not all registered waits (as with Kafka).
 """
 
 import json
@@ -17,7 +24,7 @@ import threading
 import time
 
 from kazoo.client import KazooClient
-from kazoo.exceptions import NodeExistsError
+from kazoo.exceptions import BadVersionError, NodeExistsError, NoNodeError
 
 REQUIRED = ("broker.id", "zookeeper.connect", "log.dirs")
 STARTUP_PATHS = ("/brokers/ids", "/brokers/topics", "/brokers/seqid", "/config/topics", "/config/changes",
@@ -152,6 +159,10 @@ def main(argv):
         fail(log, f"Error while creating ephemeral at {path}, node already exists and owner does not match "
                   f"(A broker is already registered on the path {path})")
     log("INFO", f"[KafkaServer id={broker_id}] started (registered {path} as {first})")
+    pace_ms = float(os.environ.get("STANDIN_REASSIGN_PARTITION_MS")
+                    or props.get("standin.reassign.partition.ms") or "100")
+    controller = Controller(zk, broker_id, pace_ms / 1000.0, log, stop)
+    threading.Thread(target=controller.run, daemon=True).start()
     while not stop.wait(0.5):
         if os.environ.get("STANDIN_CRASH_FILE") and os.path.exists(os.environ["STANDIN_CRASH_FILE"]):
             print("FATAL standin crash requested", file=sys.stderr, flush=True)
@@ -168,6 +179,112 @@ def main(argv):
         server.close()
     log("INFO", f"[KafkaServer id={broker_id}] shut down completed")
     return 0
+
+
+class Controller:
+    """Kafka's controller duties that the scheduler can observe (ZooKeeper mode)."""
+
+    def __init__(self, zk, broker_id, pace, log, stop):
+        self.zk, self.broker_id, self.pace, self.log, self.stop = zk, broker_id, pace, log, stop
+        self.active = False
+        self.epoch = 0
+
+    def run(self):
+        next_move = 0.0
+        while not self.stop.wait(min(self.pace, 0.1) if self.active else 0.2):
+            try:
+                if not self.active:
+                    self.elect()
+                    continue
+                if self.zk.exists("/controller") is None:
+                    self.active = False
+                    continue
+                self.create_missing_states()
+                if time.monotonic() >= next_move and self.move_one():
+                    next_move = time.monotonic() + self.pace
+            except Exception as exc:  # a broker keeps running when a controller step fails
+                self.log("WARN", f"[Controller id={self.broker_id}] {exc!r}")
+
+    def elect(self):
+        data = {"version": 1, "brokerid": self.broker_id, "timestamp": str(int(time.time() * 1000))}
+        try:
+            self.zk.create("/controller", json.dumps(data, separators=(",", ":")).encode(), ephemeral=True)
+        except NodeExistsError:
+            return
+        try:
+            raw, stat = self.zk.get("/controller_epoch")
+            self.epoch = int(raw.decode() or "0") + 1
+            self.zk.set("/controller_epoch", str(self.epoch).encode(), version=stat.version)
+        except NoNodeError:
+            self.epoch = 1
+            self.zk.create("/controller_epoch", b"1")
+        self.active = True
+        self.log("INFO", f"[Controller id={self.broker_id}] elected, epoch {self.epoch}")
+
+    def live(self):
+        return {int(i) for i in self.zk.get_children("/brokers/ids") if i.isdigit()}
+
+    def state_json(self, leader, isr, leader_epoch):
+        return json.dumps({"version": 1, "leader": leader, "leader_epoch": leader_epoch, "isr": isr,
+                           "controller_epoch": self.epoch}, separators=(",", ":")).encode()
+
+    def write_state(self, topic, partition, replicas, live):
+        in_sync = [b for b in replicas if b in live]
+        leader = in_sync[0] if in_sync else -1
+        path = f"/brokers/topics/{topic}/partitions/{partition}/state"
+        try:
+            raw, stat = self.zk.get(path)
+            epoch = json.loads(raw).get("leader_epoch", 0) + 1
+            self.zk.set(path, self.state_json(leader, in_sync, epoch), version=stat.version)
+        except NoNodeError:
+            self.zk.ensure_path(f"/brokers/topics/{topic}/partitions/{partition}")
+            self.zk.create(path, self.state_json(leader, in_sync, 0))
+
+    def create_missing_states(self):
+        live = None
+        for topic in self.zk.get_children("/brokers/topics"):
+            try:
+                raw, _ = self.zk.get(f"/brokers/topics/{topic}")
+            except NoNodeError:
+                continue
+            partitions = json.loads(raw).get("partitions") or {}
+            for partition, replicas in partitions.items():
+                if self.zk.exists(f"/brokers/topics/{topic}/partitions/{partition}/state") is None:
+                    live = self.live() if live is None else live
+                    self.write_state(topic, partition, replicas, live)
+
+    def move_one(self):
+        """Apply the first pending partition whose new replicas are all live; True when one moved."""
+        try:
+            raw, stat = self.zk.get("/admin/reassign_partitions")
+        except NoNodeError:
+            return False
+        pending = json.loads(raw).get("partitions") or []
+        live = self.live()
+        for index, entry in enumerate(pending):
+            if not all(b in live for b in entry["replicas"]):
+                continue
+            topic, partition = entry["topic"], str(entry["partition"])
+            topic_path = f"/brokers/topics/{topic}"
+            data, topic_stat = self.zk.get(topic_path)
+            assignment = json.loads(data)
+            assignment.setdefault("partitions", {})[partition] = entry["replicas"]
+            self.zk.set(topic_path, json.dumps(assignment, separators=(",", ":")).encode(),
+                        version=topic_stat.version)
+            self.write_state(topic, partition, entry["replicas"], live)
+            rest = pending[:index] + pending[index + 1:]
+            try:
+                if rest:
+                    body = {"version": 1, "partitions": rest}
+                    self.zk.set("/admin/reassign_partitions",
+                                json.dumps(body, separators=(",", ":")).encode(), version=stat.version)
+                else:
+                    self.zk.delete("/admin/reassign_partitions", version=stat.version)
+                    self.log("INFO", f"[Controller id={self.broker_id}] reassignment completed")
+            except BadVersionError:
+                pass  # rewritten meanwhile: read again next round
+            return True
+        return False
 
 
 def serve(server):
