@@ -86,7 +86,8 @@ class ClusterState:
         if task is not None:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
-        await self.store.close()
+        async with self._lock:  # a write in flight finishes first
+            await self.store.close()
 
     # ------------------------------------------------------------------ reading
 
