@@ -34,7 +34,8 @@ sys.path.insert(0, str(ROOT))
 
 from kazoo.client import KazooClient  # noqa: E402
 
-from tests.support.ports import free_port, wait_until  # noqa: E402
+from tests.e2e.harness import free_port_block  # noqa: E402
+from tests.support.ports import wait_until  # noqa: E402
 from tests.support.standin import build_standin_dist, standin_top_dir  # noqa: E402
 from tests.support.zookeeper import ZooKeeperServer  # noqa: E402
 
@@ -54,11 +55,13 @@ def registered(zk: KazooClient) -> int:
 
 def measure_scheduler(work: Path, zk_connect: str, dist: Path, content_type: str) -> float:
     work.mkdir(parents=True)
+    base = free_port_block(300)
     out, err = (work / "scheduler.stdout").open("wb"), (work / "scheduler.stderr").open("wb")
     process = subprocess.Popen(
         [sys.executable, "-m", "kafka_mesos", "scheduler", "--api", "http://127.0.0.1:0", "--zk", zk_connect,
          "--storage", f"file:{work / 'state.json'}", "--kafka-dist", str(dist), "--local-work-dir",
-         str(work / "mesos"), "--mesos-content-type", content_type],
+         str(work / "mesos"), "--mesos-content-type", content_type,
+         "--local-resources", f"cpus:4;mem:8192;disk:20480;ports:[{base}-{base + 299}]"],
         cwd=work, stdout=out, stderr=err,
     )
     try:
@@ -84,13 +87,14 @@ def measure_floor(work: Path, zk_connect: str, dist: Path, zk: KazooClient) -> f
     """Twenty stand-in brokers spawned directly; time until all twenty are registered."""
     top = standin_top_dir()
     brokers: list[tuple[Path, dict[str, str]]] = []
+    base = free_port_block(len(IDS))
     for broker_id in IDS:
         home = work / f"broker-{broker_id}"
         home.mkdir(parents=True)
         with tarfile.open(dist) as archive:
             archive.extractall(home, filter="data")
         kafka = home / top
-        port = free_port()
+        port = base + broker_id - IDS[0]
         config = kafka / "config" / "server.properties"
         config.write_text(config.read_text() + f"\nbroker.id={broker_id}\nlisteners=PLAINTEXT://127.0.0.1:{port}\n"
                           f"log.dirs={home / 'kafka-logs'}\nzookeeper.connect={zk_connect}\n"
