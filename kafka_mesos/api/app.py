@@ -19,8 +19,10 @@ from kafka_mesos.api.errors import ApiError
 from kafka_mesos.api.openapi import openapi_document
 from kafka_mesos.api.params import Params
 from kafka_mesos.api.routes import Route
+from kafka_mesos.api.topic_service import TopicService
 from kafka_mesos.api.topics import topic_routes
 from kafka_mesos.core.errors import ValidationError
+from kafka_mesos.kafka.topics import TopicBackend
 from kafka_mesos.state.errors import ConflictError, StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -35,13 +37,16 @@ def build_app(
     files: Mapping[str, Path] | None = None,
     on_quit: Callable[[], None] | None = None,
     auth: ApiAuth | None = None,
+    topics: TopicBackend | None = None,
 ) -> web.Application:
     """The REST API over `cluster`. `files`: name → path of artifacts served to executors
     (`/files/<name>`, also `/jar/<name>`, `/kafka/<name>` as mesos/kafka's agents fetch them).
     `on_quit`: what `POST /quitquitquit` does (stop the scheduler, brokers keep running).
-    `auth`: credentials every route but /health and the artifacts asks for (see auth.py)."""
+    `auth`: credentials every route but /health and the artifacts asks for (see auth.py).
+    `topics`: Kafka's topic metadata (None: the topic routes answer 501, they need `--zk`)."""
     service = BrokerService(cluster, control)
-    routes = broker_routes(service) + topic_routes() + admin_routes()
+    topic_service = TopicService(topics, cluster) if topics is not None else None
+    routes = broker_routes(service) + topic_routes(topic_service) + admin_routes()
     app = web.Application(middlewares=[_json_errors, *([auth_middleware(auth)] if auth else [])])
     for route in routes:
         app.router.add_route("GET", route.path, _dispatcher(route))

@@ -240,7 +240,8 @@ class TopicService:
               fixed_start: int) -> dict[str, Assignment]:
         if not realign:
             return plan_topics(current, brokers, replicas, racks)
-        return {name: realign_topic(assignment, brokers, replicas[name], self._draw(fixed_start, len(brokers)))
+        return {name: realign_topic(assignment, brokers, replicas[name],
+                                    self._draw(fixed_start, len(brokers)))
                 for name, assignment in current.items()}
 
     @staticmethod
