@@ -278,7 +278,8 @@ class SchedulerSession:
 
     async def _dispatch(self, event: scheduler_pb2.Event, stream_id: str | None) -> None:
         if not event.HasField("type") or event.type == Event.UNKNOWN:
-            return  # an event type this copy of the protos does not know
+            log.info("ignored an event of a type this version does not know (%d bytes)", event.ByteSize())
+            return
         if event.type == Event.SUBSCRIBED:
             sub = event.subscribed
             interval = sub.heartbeat_interval_seconds if sub.HasField("heartbeat_interval_seconds") else None
