@@ -40,6 +40,7 @@ from kafka_mesos.scheduler.decisions import (
     next_wakeup,
     tasks_to_kill,
 )
+from kafka_mesos.scheduler.eligibility import Eligibility, offer_eligibility
 from kafka_mesos.scheduler.logs import LogReplyError, LogRequests
 from kafka_mesos.scheduler.offer_interest import OfferCall, OfferInterest
 from kafka_mesos.scheduler.settling import brokers_to_settle
@@ -121,7 +122,7 @@ class Scheduler:
         )
         self._recon = recon.Reconciliation(gating=False)
         self._last_periodic_reconcile: float | None = None
-        self._wanting: frozenset[int] = frozenset()
+        self._wanting: Eligibility = frozenset()
         self._kill_sent: dict[str, float] = {}
         self._logs = LogRequests()
         self._background: set[asyncio.Task[None]] = set()
@@ -473,8 +474,7 @@ class Scheduler:
     async def _adjust_offers(self, force_revive: bool = False) -> None:
         if not self._connected:
             return
-        wanting_ids = frozenset(b.id for b in brokers_wanting_offers(self.cluster.snapshot().values(),
-                                                                     self.clock()))
+        wanting_ids = offer_eligibility(self.cluster.snapshot().values(), self.clock())
         # A broker that just became eligible (started, failover delay over, stickiness expired) needs the
         # refuse filters of earlier declines cleared: that is a REVIVE even when offers are not suppressed.
         force_revive = force_revive or bool(wanting_ids - self._wanting)
