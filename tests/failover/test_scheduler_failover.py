@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from kafka_mesos.core.model import Broker, Failover
+from kafka_mesos.core.model import Broker, Failover, Stickiness
 from kafka_mesos.scheduler.crash import AFTER_PERSIST_BEFORE_ACCEPT, CRASH_ENV, CrashPoints
 from kafka_mesos.scheduler.scheduler import Scheduler, SchedulerConfig
 from tests.scheduler.fakes import (
+    Call,
     FakeCaller,
     FakeCluster,
     Journal,
@@ -117,3 +118,26 @@ def test_a_crash_point_exits_like_sigkill_at_the_configured_arrival() -> None:
                             timeout=60, cwd=str(Path(__file__).resolve().parents[2]))
     assert result.returncode == 137
     assert result.stdout.split() == ["0", "1"]
+
+
+async def test_the_end_of_stickiness_revives_offers() -> None:
+    journal = Journal()
+    pinned = Broker(id=1, cpus=0.1, mem=256, heap=128, active=True,
+                    stickiness=Stickiness(period=10.0, hostname="h1", port=31000, stop_time=1000.0))
+    cluster = FakeCluster(journal, [pinned])
+    clock = Clock(1001.0)
+    scheduler = Scheduler(cluster, SchedulerConfig(launch=launch_context(), revive_interval=0.0), clock=clock)
+    scheduler.attach(FakeCaller(journal))
+    await scheduler.on_subscribed("fw-1", None)
+    await scheduler.on_event(offers_event(offer("O1", "S2", "h2")))
+    assert cluster.brokers[1].task is None, "h2 is not the sticky host"
+    revives = len(journal.calls(Call.REVIVE))
+    await scheduler.tick()
+    assert len(journal.calls(Call.REVIVE)) == revives, "nothing changed yet"
+    clock.now = 1010.0
+    await scheduler.tick()
+    assert len(journal.calls(Call.REVIVE)) == revives + 1, "other hosts' offers are wanted again"
+    await scheduler.on_event(offers_event(offer("O2", "S2", "h2")))
+    task = cluster.brokers[1].task
+    assert task is not None and task.hostname == "h2"
+    await scheduler.stop()
