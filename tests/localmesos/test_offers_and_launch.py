@@ -287,3 +287,17 @@ async def test_refusal_filter_lets_larger_offers_through(framework: RawFramework
     again = await framework.wait_for(same_agent, after=mark)
     grown = next(o for o in again.offers.offers if o.agent_id == offer.agent_id)
     assert next(r for r in grown.resources if r.name == "cpus").scalar.value == 1.9  # executor still up
+
+
+async def test_revive_clears_long_decline_filters(framework: RawFramework) -> None:
+    await framework.subscribe(framework_info())
+    offers = await framework.wait_offers()
+    decline = Call(type=Call.DECLINE)
+    for offer in offers:
+        decline.decline.offer_ids.add().CopyFrom(offer.id)
+    decline.decline.filters.refuse_seconds = 3600
+    await framework.call(decline)
+    mark = len(framework.events)
+    assert (await framework.call(Call(type=Call.REVIVE))).status == 202
+    again = await framework.wait_offers(after=mark)
+    assert {o.agent_id.value for o in again} == {o.agent_id.value for o in offers}
