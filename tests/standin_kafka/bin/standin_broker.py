@@ -139,6 +139,8 @@ def main(argv):
         "version": 5,
         "timestamp": str(int(time.time() * 1000)),
     }
+    if props.get("broker.rack", "").strip():
+        registration["rack"] = props["broker.rack"].strip()
     stop = threading.Event()
     if os.environ.get("STANDIN_IGNORE_SIGTERM"):  # a broker that hangs on shutdown
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
