@@ -89,6 +89,8 @@ class HighAvailability:
 
     def status(self) -> dict[str, Any]:
         role = "leader" if self.is_leader else "standby"
+        if self.election is not None and self.election.suspended:
+            role = "suspended"
         if self.election is not None and self.election.lost:
             role = "deposed"
         leader = None
@@ -104,9 +106,11 @@ class HighAvailability:
         prepare: Callable[[], Awaitable[None]],
         work: Callable[[], Sequence[Coroutine[Any, Any, None]]],
         deposed: Callable[[], None],
+        halt: Callable[[], Awaitable[None]],
     ) -> None:
         """Each time leadership is gained: `prepare()` (reload), then run `work()`'s coroutines until
-        leadership ends. `deposed()` runs synchronously the moment it ends (before any other callback)."""
+        leadership ends. `deposed()` runs synchronously the moment it ends (before any other callback);
+        `halt()` then winds the work down (closes the Mesos session) before its tasks are cancelled."""
         election = self.election
         if election is None:
             raise RuntimeError("join() first")
@@ -121,15 +125,19 @@ class HighAvailability:
                 continue
             self.takeovers += 1
             log.info("leading (term %d): subscribing to Mesos", self.takeovers)
-            await self._lead(election, [asyncio.ensure_future(c) for c in work()])
+            await self._lead(election, [asyncio.ensure_future(c) for c in work()], halt)
             if election.lost:
                 raise LeadershipLost("ZooKeeper session expired while leading: exiting (restart as standby)")
             log.warning("leadership suspended (ZooKeeper connection lost): Mesos session and writes stopped")
 
-    async def _lead(self, election: LeaderElection, tasks: list[asyncio.Future[None]]) -> None:
+    async def _lead(
+        self, election: LeaderElection, tasks: list[asyncio.Future[None]], halt: Callable[[], Awaitable[None]]
+    ) -> None:
         ended = asyncio.ensure_future(election.wait_not_leading())
         try:
             done, _ = await asyncio.wait([*tasks, ended], return_when=asyncio.FIRST_COMPLETED)
+            if ended in done:
+                await halt()
         finally:
             for task in [*tasks, ended]:
                 task.cancel()

@@ -175,9 +175,15 @@ class SchedulerRuntime:
             scheduler.attach(NotLeaderCaller())  # no Mesos call from here on, not even one in the queue
             log.warning("no longer the leader: Mesos calls and store writes stopped")
 
+        async def halt() -> None:
+            if self._session is not None:
+                with contextlib.suppress(Exception):
+                    await self._session.stop()
+            await scheduler.on_disconnected("leadership suspended")
+
         await self.ha.join(self.api_url)
         self._spawn(self.ha.run(self._cluster.refresh, lambda: [self._run_session(master), scheduler.run()],
-                                deposed), "leadership")
+                                deposed, halt), "leadership")
 
     async def _run_session(self, master: str) -> None:
         """Keep a subscription; a framework Mesos removed (failover timeout passed) starts over afresh."""

@@ -66,6 +66,11 @@ class LeaderElection:
         return self._acquired and self._connected and not self._lost
 
     @property
+    def suspended(self) -> bool:
+        """We hold the leader's node but the connection is down: not leading until it is back."""
+        return self._acquired and not self._connected and not self._lost
+
+    @property
     def lost(self) -> bool:
         """Leadership ended for good: the session that held it expired."""
         return self._lost
@@ -114,6 +119,7 @@ class LeaderElection:
         self.bridge.add_state_listener(self._on_state)
         await self.bridge.run(partial(self.bridge.client.ensure_path_async, self.path))
         self.bridge.watch_children(self.path, self._on_contenders)
+        self.current_leader = await self.leader()  # known before start() returns; the watch keeps it
         self._campaign = asyncio.get_running_loop().create_task(self._run(), name="leader-election")
 
     async def _run(self) -> None:

@@ -13,10 +13,12 @@ import pytest
 from kafka_mesos.apiclient import ApiClient
 from kafka_mesos.localmesos.cluster import LocalMesos
 from kafka_mesos.localmesos.config import LocalMesosConfig
+from kafka_mesos.runtime.leadership import NotLeaderCaller
 from kafka_mesos.runtime.runtime import SchedulerRuntime
 from kafka_mesos.settings import Settings
+from kafka_mesos.state.fenced import NotLeader
 from tests.support.ports import wait_until_async
-from tests.support.zookeeper import ZkChroot
+from tests.support.zookeeper import ZkChroot, ZooKeeperServer, expire_session
 
 pytestmark = pytest.mark.integration
 
@@ -88,6 +90,38 @@ async def test_standby_redirects_writes_and_takes_over(
         assert second.scheduler.status()["frameworkId"] == framework_id, "same framework id"
         answer = await asyncio.to_thread(ApiClient(second.api_url).broker_update, "1", mem="256")
         assert answer["brokers"][0]["mem"] in (256, 256.0, "256")
+    finally:
+        await first.stop()
+        await second.stop()
+
+
+async def test_expired_session_deposes_the_leader_at_once_and_it_exits_1(
+    tmp_path: Path, zk_chroot: ZkChroot, zk_server: ZooKeeperServer, mesos: LocalMesos
+) -> None:
+    first = SchedulerRuntime(ha_settings(tmp_path / "a", zk_chroot.connect_string, mesos.master_url),
+                             workdir=tmp_path / "a")
+    second = SchedulerRuntime(ha_settings(tmp_path / "b", zk_chroot.connect_string, mesos.master_url),
+                              workdir=tmp_path / "b")
+    await first.start()
+    try:
+        assert first.scheduler is not None and first.ha is not None and first.ha.store is not None
+        await wait_until_async(lambda: first.scheduler.status()["connected"], timeout=30)
+        await second.start()
+        bridge = first.ha.store.inner.bridge  # type: ignore[attr-defined]
+        await asyncio.to_thread(expire_session, bridge.client, zk_server)
+
+        code = await asyncio.wait_for(first.wait(), 30)
+        assert code == 1, "a leader whose session expired exits non-zero (Marathon restarts it)"
+        assert role(first) == "deposed"
+        assert isinstance(first.scheduler._caller, NotLeaderCaller), "no more Mesos calls"
+        with pytest.raises(NotLeader):
+            await first.ha.store.set_framework_id("someone-else")
+        assert first.ha.store.refused >= 1
+
+        assert second.scheduler is not None
+        await wait_until_async(lambda: second.scheduler.status()["connected"], timeout=30,
+                               message="the standby took over")
+        assert role(second) == "leader"
     finally:
         await first.stop()
         await second.stop()
