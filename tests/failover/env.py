@@ -41,6 +41,7 @@ class MesosThread:
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, name="local-mesos", daemon=True)
         self.mesos = LocalMesos(self.config)
+        self.schedulers: list[SchedulerProcess] = []  # every scheduler started on it, stopped at the end
 
     def run(self, make: Callable[[], Coroutine[Any, Any, T]], timeout: float = 60.0) -> T:
         async def in_loop() -> T:
@@ -103,14 +104,13 @@ def failover_cluster(tmp_path: Path, zk_connect: str, dist: Path, *, agents: int
     """The local Mesos and a scheduler on it; at the end nothing is left running."""
     mesos = MesosThread(tmp_path / "mesos", agents=agents, attributes=attributes)
     master = mesos.start()
-    schedulers: list[SchedulerProcess] = []
     try:
         scheduler = start_scheduler(tmp_path / "run", zk_connect, dist, master=master, use_wrapper=False,
                                     extra_args=scheduler_args)
-        schedulers.append(scheduler)
+        mesos.schedulers.append(scheduler)
         yield mesos, scheduler
     finally:
-        for scheduler in schedulers:
+        for scheduler in mesos.schedulers:
             scheduler.process.stop()
         try:
             mesos.stop()
@@ -120,8 +120,10 @@ def failover_cluster(tmp_path: Path, zk_connect: str, dist: Path, *, agents: int
 
 def restart_scheduler(tmp_path: Path, zk_connect: str, dist: Path, mesos: MesosThread,
                       scheduler_args: tuple[str, ...] = ()) -> SchedulerProcess:
-    return start_scheduler(tmp_path / "run", zk_connect, dist, master=mesos.mesos.master_url,
-                           use_wrapper=False, extra_args=scheduler_args)
+    scheduler = start_scheduler(tmp_path / "run", zk_connect, dist, master=mesos.mesos.master_url,
+                                use_wrapper=False, extra_args=scheduler_args)
+    mesos.schedulers.append(scheduler)
+    return scheduler
 
 
 def broker_pid(mesos_dir: Path, broker_id: int) -> int:
