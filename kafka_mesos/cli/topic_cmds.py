@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import click
 
 from kafka_mesos.apiclient import ParamValue
 from kafka_mesos.cli.common import CompatCommand, api_option, client_for, json_option, map_value, print_json
+from kafka_mesos.core.durations import parse_duration
+from kafka_mesos.core.errors import ValidationError
 
 TOPIC_EXPR_HELP = """\b
 <topic-expr> examples:
@@ -32,6 +35,11 @@ def _show_topics(answer: Mapping[str, Any], header: str, as_json: bool) -> None:
         partitions = topic.get("partitions") or {}
         rendered = ", ".join(f"{p}:[{','.join(str(r) for r in rs)}]" for p, rs in partitions.items())
         click.echo(f"  partitions: {rendered}")
+        if topic.get("replicationFactor") is not None:
+            click.echo(f"  replication-factor: {topic['replicationFactor']}")
+        lagging = topic.get("underReplicated") or []
+        if lagging:
+            click.echo("  under-replicated: " + ",".join(str(p) for p in lagging))
         options = topic.get("options") or {}
         if options:
             click.echo("  options: " + ",".join(f"{k}={v}" for k, v in options.items()))
@@ -46,8 +54,49 @@ def _show_rebalance(answer: Mapping[str, Any], as_json: bool, what: str) -> None
     if answer.get("error"):
         line += f": {answer['error']}"
     click.echo(line)
+    moves = answer.get("moves") or {}
+    if answer.get("status") == "planned" and moves:
+        click.echo("moves per broker: " + ", ".join(f"{b}: +{m.get('in', 0)} -{m.get('out', 0)}"
+                                                    for b, m in moves.items()))
     if answer.get("state"):
         click.echo(str(answer["state"]))
+
+
+FOLLOW_INTERVAL = 0.5
+_TIMEOUT_HELP = "wait until done, showing progress (default: do not wait)"
+_DRY_RUN_HELP = "print the plan (moves per broker), change nothing"
+
+
+def _rebalance_flow(start: Callable[[], dict[str, Any]], status: Callable[[], dict[str, Any]],
+                    timeout: str | None, as_json: bool, what: str) -> None:
+    """Start; with a timeout, print progress (partitions done / total) until Kafka's controller has
+    finished (the reassignment znode is gone) or the timeout passes."""
+    try:
+        wait = parse_duration(timeout, "timeout") if timeout else 0.0
+    except ValidationError as e:
+        raise click.ClickException(e.message) from None
+    answer = start()
+    if wait <= 0 or answer.get("status") != "started":
+        _show_rebalance(answer, as_json, what)
+        return
+    deadline = time.monotonic() + wait
+    shown = None
+    while True:
+        state = status()
+        progress = state.get("progress") or {}
+        line = f"progress: {progress.get('done', 0)}/{progress.get('total', 0)} partitions done"
+        if not as_json and line != shown:
+            click.echo(line)
+            shown = line
+        if state.get("status") != "running":
+            state["status"] = "failed" if progress.get("error") else "completed"
+            _show_rebalance(state, as_json, what)
+            return
+        if time.monotonic() >= deadline:
+            if as_json:
+                print_json({**state, "status": "timeout"})
+            raise click.ClickException(f"{what} timeout:\n{state.get('state', '')}")
+        time.sleep(FOLLOW_INTERVAL)
 
 
 def _call(operation: str, api: str | None, params: Mapping[str, ParamValue]) -> dict[str, Any]:
@@ -102,21 +151,30 @@ def topic_update(expr: str, options: str, api: str | None, as_json: bool) -> Non
 
 def _rebalance_command(name: str, realign: bool) -> click.Command:
     @click.command(name, cls=CompatCommand, epilog=TOPIC_EXPR_HELP)
-    @click.argument("expr", metavar="<topic-expr>|status")
+    @click.argument("expr", metavar="<topic-expr>|status", required=False)
     @click.option("--broker", metavar="<broker-expr>", help="brokers to spread over (default: all)")
     @click.option("--replicas", metavar="N", help="new replication factor (default: keep)")
-    @click.option("--timeout", metavar="DURATION", help="wait until done (default: do not wait)")
+    @click.option("--timeout", metavar="DURATION", help=_TIMEOUT_HELP)
     @click.option("--fixedStartIndex", "fixed_start_index", metavar="N")
+    @click.option("--dry-run", "dry_run", is_flag=True, help=_DRY_RUN_HELP)
+    @click.option("--status", "show_status", is_flag=True, help="show the reassignment in progress")
     @api_option
     @json_option
-    def command(expr: str, broker: str | None, replicas: str | None, timeout: str | None,
-                fixed_start_index: str | None, api: str | None, as_json: bool) -> None:
-        params: dict[str, ParamValue] = {"broker": broker, "replicas": replicas, "timeout": timeout,
-                                         "fixedStartIndex": fixed_start_index}
-        if expr != "status":
-            params["topic"] = expr
-        answer = _call(name, api, params)
-        _show_rebalance(answer, as_json, "Realign" if realign else "Rebalance")
+    def command(expr: str | None, broker: str | None, replicas: str | None, timeout: str | None,
+                fixed_start_index: str | None, dry_run: bool, show_status: bool, api: str | None,
+                as_json: bool) -> None:
+        what = "Realign" if realign else "Rebalance"
+        client = client_for(api)
+        if show_status or expr in (None, "status"):
+            if expr is None and not show_status:
+                raise click.UsageError("argument required: <topic-expr> or status")
+            _show_rebalance(client.topic(name), as_json, what)
+            return
+        params: dict[str, ParamValue] = {"topic": expr, "broker": broker, "replicas": replicas,
+                                         "fixedStartIndex": fixed_start_index, "dryRun": dry_run or None}
+        sent = {k: v for k, v in params.items() if v is not None}
+        _rebalance_flow(lambda: client.topic(name, **sent), lambda: client.topic(name), timeout, as_json,
+                        what)
 
     command.help = ("Move only partitions with replicas outside the brokers." if realign
                     else "Rebalance topics over brokers (`status` shows the running one).")
@@ -134,16 +192,24 @@ for _command in (topic_list, topic_add, topic_update, _rebalance_command("rebala
 
 
 @click.command("rebalance", cls=CompatCommand)
-@click.argument("expr", metavar="<broker-expr>|status")
-@click.option("--topics", metavar="<topic-expr>", help="topics to rebalance (default *)")
-@click.option("--timeout", metavar="DURATION", help="wait until done (default: do not wait)")
+@click.argument("expr", metavar="<broker-expr>|status", required=False)
+@click.option("--topics", metavar="<topic-expr>", help="topics to rebalance (default *; t0:3 sets RF 3)")
+@click.option("--replicas", metavar="N", help="new replication factor of every topic (default: keep)")
+@click.option("--timeout", metavar="DURATION", help=_TIMEOUT_HELP)
+@click.option("--dry-run", "dry_run", is_flag=True, help=_DRY_RUN_HELP)
+@click.option("--status", "show_status", is_flag=True, help="show the reassignment in progress")
 @api_option
 @json_option
-def rebalance_command(expr: str, topics: str | None, timeout: str | None, api: str | None,
-                      as_json: bool) -> None:
+def rebalance_command(expr: str | None, topics: str | None, replicas: str | None, timeout: str | None,
+                      dry_run: bool, show_status: bool, api: str | None, as_json: bool) -> None:
     """Rebalance topics over brokers (older form of `topic rebalance`)."""
-    params: dict[str, ParamValue] = {"topics": topics, "timeout": timeout}
-    if expr != "status":
-        params["id"] = expr
-    answer = client_for(api).rebalance(**{k: v for k, v in params.items() if v is not None})
-    _show_rebalance(answer, as_json, "Rebalance")
+    client = client_for(api)
+    if show_status or expr in (None, "status"):
+        if expr is None and not show_status:
+            raise click.UsageError("argument required: <broker-expr> or status")
+        _show_rebalance(client.rebalance(), as_json, "Rebalance")
+        return
+    params: dict[str, ParamValue] = {"id": expr, "topics": topics, "replicas": replicas,
+                                     "dryRun": dry_run or None}
+    sent = {k: v for k, v in params.items() if v is not None}
+    _rebalance_flow(lambda: client.rebalance(**sent), client.rebalance, timeout, as_json, "Rebalance")
