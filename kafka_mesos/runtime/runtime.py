@@ -49,6 +49,7 @@ class SchedulerRuntime:
         self._local_mesos: Any = None
         self._session: Any = None
         self._runner: web.AppRunner | None = None
+        self._topics_zk: Any = None
         self._tasks: list[asyncio.Task[Any]] = []
         self._files_dir: Path | None = None
         self._done = asyncio.Event()
@@ -133,13 +134,31 @@ class SchedulerRuntime:
         control = SchedulerControlAdapter(self.scheduler)
         api_control = self.ha.control(control) if self.ha else control
         app = build_app(self._cluster, api_control, files=artifacts.files,
-                        on_quit=self.request_stop, auth=auth)
+                        on_quit=self.request_stop, auth=auth, topics=await self._open_topics())
         if self.ha is not None:
             self.ha.install(app, self.api_url)
         self._runner = web.AppRunner(app, access_log=None, handler_cancellation=True)
         await self._runner.setup()
         await web.SockSite(self._runner, listener).start()
         log.info("api: %s (listening on %s)", self.api_url, listener.getsockname())
+
+    async def _open_topics(self) -> Any:
+        """Kafka's topic metadata on the `--zk` ensemble (None without --zk or when it is unreachable)."""
+        from kafka_mesos.kafka.topics import ZkTopicBackend
+        from kafka_mesos.state.zkbridge import ZkBridge
+        from kafka_mesos.state.zkpaths import parse_zk_connect
+
+        if not self.settings.zk:
+            return None
+        hosts, chroot = parse_zk_connect(self.settings.zk)
+        bridge = ZkBridge(hosts, self.settings.zk_session_timeout)
+        try:
+            await bridge.start(15.0)
+        except TimeoutError as e:
+            log.warning("topic routes unavailable: %s", e)
+            return None
+        self._topics_zk = bridge
+        return ZkTopicBackend(bridge, chroot)
 
     async def _start_mesos(self) -> None:
         s = self.settings
@@ -262,6 +281,10 @@ class SchedulerRuntime:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        if self._topics_zk is not None:
+            with contextlib.suppress(Exception):
+                await self._topics_zk.stop()
+            self._topics_zk = None
         if self._local_mesos is not None:
             await self._local_mesos.stop()
             self._local_mesos = None
