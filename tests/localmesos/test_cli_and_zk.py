@@ -16,7 +16,7 @@ from kazoo.client import KazooClient
 from kafka_mesos.localmesos.cluster import LocalMesos
 from kafka_mesos.mesos.master import leader_child, master_base_url, parse_master_info
 from tests.localmesos.conftest import REPO, fast_config
-from tests.support.zookeeper import ZooKeeperServer
+from tests.support.zookeeper import ZooKeeperServer, expire_session
 
 
 async def test_cli_runs_until_sigterm(http: aiohttp.ClientSession, tmp_path: Path) -> None:
@@ -103,6 +103,33 @@ async def test_master_registers_in_zookeeper(zk_server: ZooKeeperServer, tmp_pat
             assert info["address"] == {"hostname": "127.0.0.1", "ip": "127.0.0.1", "port": mesos.master.port}
             assert master_base_url(parse_master_info(data)) == mesos.master_url
         assert await asyncio.to_thread(client.get_children, path) == []
+    finally:
+        await asyncio.to_thread(client.delete, path, recursive=True)
+        await asyncio.to_thread(client.stop)
+        await asyncio.to_thread(client.close)
+
+
+async def test_master_contends_again_after_session_loss(zk_server: ZooKeeperServer, tmp_path: Path) -> None:
+    path = f"/mesos-{uuid.uuid4().hex[:8]}"
+    client = KazooClient(hosts=zk_server.connect_string)
+    await asyncio.to_thread(client.start, 30)
+    try:
+        async with LocalMesos(
+            fast_config(tmp_path, zk=f"zk://{zk_server.connect_string}{path}", agents=1)
+        ) as mesos:
+            registration = mesos._zk
+            assert registration is not None
+            first = registration.node
+            await asyncio.to_thread(expire_session, registration._client, zk_server)
+            loop = asyncio.get_running_loop()
+            end = loop.time() + 30
+            while True:
+                children = await asyncio.to_thread(client.get_children, path)
+                if children and f"{path}/{children[0]}" != first:
+                    break
+                assert loop.time() < end, f"no new contender node: {children}"
+                await asyncio.sleep(0.05)
+            assert len(children) == 1 and registration.node == f"{path}/{children[0]}"
     finally:
         await asyncio.to_thread(client.delete, path, recursive=True)
         await asyncio.to_thread(client.stop)
