@@ -23,6 +23,7 @@ from kafka_mesos.api.auth import AuthConfigError, api_auth_from
 from kafka_mesos.mesos import codec
 from kafka_mesos.mesos.pb import mesos_pb2
 from kafka_mesos.runtime.artifacts import Artifacts, prepare_artifacts
+from kafka_mesos.runtime.bind_address import BindAddressError, resolve_bind_address
 from kafka_mesos.runtime.control import SchedulerControlAdapter
 from kafka_mesos.runtime.leadership import HighAvailability, NotLeaderCaller
 from kafka_mesos.runtime.local_ports import per_agent_resources
@@ -91,7 +92,11 @@ class SchedulerRuntime:
             raise StartupError(str(e)) from e
 
     def _bind_api(self) -> socket.socket:
-        host, port = self.settings.listen_host, self.settings.api_port
+        try:
+            host = resolve_bind_address(self.settings.listen_host)
+        except BindAddressError as e:
+            raise StartupError(str(e)) from e
+        port = self.settings.api_port
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         listener = socket.socket(family, socket.SOCK_STREAM)
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
