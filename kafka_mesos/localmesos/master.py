@@ -32,6 +32,7 @@ from kafka_mesos.mesos.pb import mesos_pb2 as mpb
 from kafka_mesos.mesos.pb import scheduler_pb2 as spb
 
 log = logging.getLogger(__name__)
+MAX_COMPLETED_FRAMEWORKS = 50  # Mesos' --max_completed_frameworks
 TaskStatus = mpb.TaskStatus
 Event = spb.Event
 
@@ -151,7 +152,7 @@ class Master:
             task.state = state
             task.statuses.append(status)
             framework.tasks.pop(task.task_id, None)
-            framework.completed_tasks.append(task)
+            framework.complete_task(task)
             framework.send(Event(type=Event.UPDATE, update=Event.Update(status=status)))
         for framework in self.frameworks.values():
             for key in [k for k in framework.executors if k[0] == agent_id]:
@@ -260,7 +261,7 @@ class Master:
         for task in framework.tasks.values():
             if not is_terminal(task.state):
                 task.state = mpb.TASK_KILLED
-            framework.completed_tasks.append(task)
+            framework.complete_task(task)
         framework.tasks.clear()
         for agent in self.agents.values():
             for key in [k for k in agent.tasks if k[0] == framework_id]:
@@ -270,6 +271,7 @@ class Master:
             agent.agent.shutdown_framework(framework_id)
         framework.executors.clear()
         self.completed_frameworks.append(framework)
+        del self.completed_frameworks[:-MAX_COMPLETED_FRAMEWORKS]
 
     def update_framework(self, framework: FrameworkRecord, update: spb.Call.UpdateFramework) -> str | None:
         info = update.framework_info
@@ -568,7 +570,7 @@ class Master:
         ):
             framework.tasks.pop(task.task_id)
             agent.tasks.pop((framework.id, task.task_id), None)
-            framework.completed_tasks.append(task)
+            framework.complete_task(task)
 
     def message(self, framework: FrameworkRecord, message: spb.Call.Message) -> None:
         agent = self.agents.get(message.agent_id.value)

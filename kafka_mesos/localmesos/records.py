@@ -26,6 +26,7 @@ TERMINAL_STATES = frozenset(
     }
 )
 MAX_REFUSE_SECONDS = 365 * 24 * 3600.0
+MAX_COMPLETED_TASKS = 1000  # Mesos' --max_completed_tasks_per_framework
 
 
 def is_terminal(state: int) -> bool:
@@ -147,6 +148,10 @@ class FrameworkRecord:
         if self.multi_role:
             return list(self.info.roles)
         return [self.info.role if self.info.HasField("role") else UNRESERVED]
+
+    def complete_task(self, task: TaskRecord) -> None:
+        self.completed_tasks.append(task)
+        del self.completed_tasks[:-MAX_COMPLETED_TASKS]
 
     def send(self, event: object) -> None:
         if self.stream is not None and self.connected:
