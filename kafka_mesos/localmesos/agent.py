@@ -4,7 +4,6 @@ processes, and the status update manager."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import sys
 import time
@@ -90,7 +89,6 @@ class ExecutorRun:
     failure_reason: TaskStatus.Reason = TaskStatus.REASON_EXECUTOR_TERMINATED
     failure_message: str = "Executor terminated"
     timers: list[asyncio.TimerHandle] = field(default_factory=list)
-    task: asyncio.Task[None] | None = None
     command_executor: bool = False
 
     @property
@@ -467,14 +465,3 @@ class LocalAgent:
         subscribed.agent_info.CopyFrom(self.agent_info())
         subscribed.container_id.value = run.container_id
         return epb.Event(type=epb.Event.SUBSCRIBED, subscribed=subscribed)
-
-    async def wait_idle(self) -> None:
-        """Wait until every executor of this agent has terminated (for tests and shutdown)."""
-        while self._tasks:
-            await asyncio.wait(list(self._tasks))
-
-    def close_streams(self) -> None:
-        for run in self.runs.values():
-            if run.stream is not None:
-                with contextlib.suppress(Exception):
-                    run.stream.close()
