@@ -18,6 +18,7 @@ from kafka_mesos.api.control import SchedulerControl
 from kafka_mesos.api.errors import ApiError
 from kafka_mesos.api.openapi import openapi_document
 from kafka_mesos.api.params import Params
+from kafka_mesos.api.rolling import TopicReplicas
 from kafka_mesos.api.routes import Route
 from kafka_mesos.api.topic_service import TopicService
 from kafka_mesos.api.topics import topic_routes
@@ -44,7 +45,7 @@ def build_app(
     `on_quit`: what `POST /quitquitquit` does (stop the scheduler, brokers keep running).
     `auth`: credentials every route but /health and the artifacts asks for (see auth.py).
     `topics`: Kafka's topic metadata (None: the topic routes answer 501, they need `--zk`)."""
-    service = BrokerService(cluster, control)
+    service = BrokerService(cluster, control, TopicReplicas(topics) if topics is not None else None)
     topic_service = TopicService(topics, cluster) if topics is not None else None
     routes = broker_routes(service) + topic_routes(topic_service) + admin_routes()
     app = web.Application(middlewares=[_json_errors, *([auth_middleware(auth)] if auth else [])])

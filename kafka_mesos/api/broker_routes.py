@@ -41,6 +41,10 @@ STOP_TIMEOUT = ParamSpec("timeout", "duration", "wait until every broker has sto
                          default="60s")
 FORCE = ParamSpec("force", "flag", "end the tasks at once instead of a graceful shutdown")
 RESTART_TIMEOUT = ParamSpec("timeout", "duration", "time for the whole rolling restart", default="5m")
+BATCH = ParamSpec("batch", "integer", "brokers restarted at a time", default="1")
+UPDATE_RESTART = ParamSpec("restart", "flag", "roll the brokers whose running settings changed")
+UPDATE_TIMEOUT = ParamSpec("timeout", "duration", "with restart: time for the whole rolling restart",
+                           default="5m")
 NO_WAIT_REPLICATION = ParamSpec("noWaitForReplication", "flag",
                                 "do not wait for replicas to be back in sync between brokers")
 LOG_PARAMS = (
@@ -63,7 +67,7 @@ def broker_routes(service: BrokerService) -> list[Route]:
         Route("/api/broker/add", "Add brokers (stopped)", (BROKER, *SETTINGS), service.add, tag,
               _BROKER_EXAMPLE),
         Route("/api/broker/update", "Change brokers' settings; \"\" unsets; maps replace the whole map",
-              (BROKER, *SETTINGS), service.update, tag, _BROKER_EXAMPLE),
+              (BROKER, *SETTINGS, UPDATE_RESTART, UPDATE_TIMEOUT), service.update, tag, _BROKER_EXAMPLE),
         Route("/api/broker/remove", "Remove stopped brokers", (BROKER,), service.remove, tag,
               {"ids": ["0", "1"]}),
         Route("/api/broker/clone", "Add brokers with an existing broker's settings",
@@ -73,9 +77,9 @@ def broker_routes(service: BrokerService) -> list[Route]:
               service.start, tag, {"status": "started", "brokers": _BROKER_EXAMPLE["brokers"]}),
         Route("/api/broker/stop", "Stop brokers; status stopped, scheduled (timeout=0) or timeout", stop,
               service.stop, tag, {"status": "stopped", "brokers": _BROKER_EXAMPLE["brokers"]}),
-        Route("/api/broker/restart", "Rolling restart, one broker at a time",
-              (BROKER, RESTART_TIMEOUT, NO_WAIT_REPLICATION), service.restart, tag,
-              {"status": "restarted", "brokers": []}),
+        Route("/api/broker/restart", "Rolling restart, one broker (or batch) at a time, each back in its ISR",
+              (BROKER, RESTART_TIMEOUT, BATCH, NO_WAIT_REPLICATION), service.restart, tag,
+              {"status": "restarted", "restarted": ["0"], "brokers": []}),
         Route("/api/broker/log", "The end of a running broker's log", LOG_PARAMS, service.log, tag,
               {"status": "ok", "content": "..."}),
         # mesos/kafka 0.9.0/0.9.1: /api/brokers/*, broker ids in `id`.

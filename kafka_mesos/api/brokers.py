@@ -12,6 +12,7 @@ from kafka_mesos.api.cluster import ApiCluster, Changes, wait_until
 from kafka_mesos.api.control import SchedulerControl
 from kafka_mesos.api.errors import ApiError
 from kafka_mesos.api.params import Params
+from kafka_mesos.api.rolling import ReplicaView, RollingRestart
 from kafka_mesos.core.durations import parse_duration
 from kafka_mesos.core.expr import format_broker_ids, parse_broker_expr, parse_broker_ids
 from kafka_mesos.core.model import Broker, broker_to_api_json
@@ -35,9 +36,12 @@ def _plural(ids: Sequence[int]) -> str:
 class BrokerService:
     """The broker operations; each takes the request's parameters and returns the JSON answer."""
 
-    def __init__(self, cluster: ApiCluster, control: SchedulerControl) -> None:
+    def __init__(
+        self, cluster: ApiCluster, control: SchedulerControl, replicas: ReplicaView | None = None
+    ) -> None:
         self.cluster = cluster
         self.control = control
+        self.rolling = RollingRestart(cluster, control, replicas)
 
     # -- helpers -----------------------------------------------------------------------------------
     def _json(self, ids: Sequence[int]) -> list[Json]:
@@ -79,7 +83,11 @@ class BrokerService:
     async def list(self, params: Params) -> Json:
         expr = params.get("broker") or "*"
         ids = parse_broker_expr(expr, "broker").select(self.cluster.snapshot().values())
-        return {"brokers": self._json(ids)}
+        answer: Json = {"brokers": self._json(ids)}
+        reconciling = _reconciling(self.control)
+        if reconciling:
+            answer["reconciling"] = reconciling
+        return answer
 
     async def add(self, params: Params) -> Json:
         ids = parse_broker_ids(params.require("broker"), "broker")
@@ -93,8 +101,19 @@ class BrokerService:
 
     async def update(self, params: Params) -> Json:
         settings = params.subset(BROKER_PARAMS)
+        restart = params.flag("restart")
+        timeout = _timeout(params, "5m")
         ids = await self._change(params.require("broker"), lambda b: updated_broker(b, settings))
-        return {"brokers": self._json(ids)}
+        if not restart:
+            return {"brokers": self._json(ids)}
+        brokers = self.cluster.snapshot()
+        to_restart = [i for i in ids if i in brokers and brokers[i].needs_restart and brokers[i].active]
+        if not to_restart:
+            return {"status": "restarted", "restarted": [], "brokers": self._json(ids)}
+        deadline = asyncio.get_running_loop().time() + timeout
+        rolled = await self.rolling.run(to_restart, batch=1, deadline=deadline, wait_replication=True,
+                                        describe=self._json)
+        return {**rolled, "brokers": self._json(ids)}
 
     async def remove(self, params: Params) -> Json:
         expr = params.require("broker")
@@ -161,9 +180,10 @@ class BrokerService:
         return answer
 
     async def restart(self, params: Params) -> Json:
-        """Rolling restart: one broker at a time, stop then start, each waited for."""
+        """Rolling restart: `batch` brokers at a time, stop then start, each waited for (see rolling.py)."""
         timeout = _timeout(params, "5m")
-        params.flag("noWaitForReplication")  # validated; replication wait comes with Kafka state (issue #5)
+        wait_replication = not params.flag("noWaitForReplication")
+        batch = params.integer("batch", 1, minimum=1)
         expr = params.require("broker")
 
         def check(broker: Broker) -> None:
@@ -172,17 +192,8 @@ class BrokerService:
 
         ids = await self._change(expr, lambda b: b, check)
         deadline = asyncio.get_running_loop().time() + timeout
-        for broker_id in ids:
-            for step, change, done in (("stop", _deactivated, _stopped), ("start", _activated, _running)):
-                await self._change(str(broker_id), change)
-                self.control.wake()
-                if not await self._wait_one(broker_id, done, deadline):
-                    return {"status": "timeout", "brokers": [],
-                            "message": f"broker {broker_id} timeout on {step}"}
-        return {"status": "restarted", "brokers": self._json(ids)}
-
-    async def _wait_one(self, broker_id: int, done: Callable[[Broker | None], bool], deadline: float) -> bool:
-        return await wait_until(self.cluster, lambda brokers: done(brokers.get(broker_id)), deadline)
+        return await self.rolling.run(ids, batch=batch, deadline=deadline, wait_replication=wait_replication,
+                                      describe=self._json)
 
     # -- log ---------------------------------------------------------------------------------------
     async def log(self, params: Params) -> Json:
@@ -247,3 +258,11 @@ def _running(broker: Broker | None) -> bool:
 
 def _stopped(broker: Broker | None) -> bool:
     return broker is None or broker.task is None
+
+
+def _reconciling(control: SchedulerControl) -> int:
+    """Tasks whose state the scheduler is still reconciling with Mesos (0 when it cannot say)."""
+    try:
+        return int(control.status().get("reconciling") or 0)
+    except Exception:  # a status that fails must not break the broker list
+        return 0
