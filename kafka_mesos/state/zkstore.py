@@ -59,7 +59,7 @@ from kafka_mesos.state.store import (
     check_batch,
     describe_expectation,
 )
-from kafka_mesos.state.zkbridge import ZkBridge
+from kafka_mesos.state.zkbridge import ZkBridge, add_create, add_delete, add_set
 from kafka_mesos.state.zkpaths import check_znode_path, parse_zk_connect
 
 log = logging.getLogger(__name__)
@@ -560,13 +560,13 @@ class ZkStore(Store):
                 if new_data is None:
                     if old_version is None:
                         continue
-                    tx.delete(path, version=old_version)
+                    add_delete(tx, path, old_version)
                     undo.append([write.id, "deleted", (old_data or b"").decode()])
                 elif old_version is None:
-                    tx.create(path, new_data)
+                    add_create(tx, path, new_data)
                     undo.append([write.id, "created", None])
                 else:
-                    tx.set_data(path, new_data, version=old_version)
+                    add_set(tx, path, new_data, old_version)
                     undo.append([write.id, "updated", (old_data or b"").decode()])
                 op_writes.append(write)
             tx.create(f"{self.root}/batch-undo/{index:06d}", json.dumps(undo).encode())
