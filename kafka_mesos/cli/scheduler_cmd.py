@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from kafka_mesos.settings import OPTIONS, SettingsError, load_settings
+from kafka_mesos.settings import OPTIONS, PROPERTIES_FILE, SettingsError, load_settings
 
 _HELP: dict[str, str] = {
     "master": "Mesos master: local (embedded local Mesos, the default), HOST:PORT, http://HOST:PORT or "
@@ -66,6 +66,9 @@ def _options(fn: Any) -> Any:
 @_options
 def scheduler_command(config: Path | None, **given: str | None) -> None:
     """Run the kafka-mesos scheduler: REST API, Mesos framework and (by default) a local Mesos."""
+    defaults = config if config is not None else Path(PROPERTIES_FILE)
+    if defaults.is_file():
+        click.echo(f"Loading config defaults from {defaults}", err=True)
     try:
         settings = load_settings({k.replace("_", "-"): v for k, v in given.items()}, config_file=config)
     except SettingsError as e:
