@@ -125,9 +125,11 @@ class ApiClient:
         return self.call("api/broker/stop", {"broker": broker, "timeout": timeout, "force": force})
 
     def broker_restart(
-        self, broker: str, timeout: str | None = None, no_wait_for_replication: bool = False
+        self, broker: str, timeout: str | None = None, no_wait_for_replication: bool = False,
+        batch: int | None = None,
     ) -> dict[str, Any]:
-        params = {"broker": broker, "timeout": timeout, "noWaitForReplication": no_wait_for_replication}
+        params = {"broker": broker, "timeout": timeout, "noWaitForReplication": no_wait_for_replication,
+                  "batch": batch}
         return self.call("api/broker/restart", params)
 
     def broker_log(

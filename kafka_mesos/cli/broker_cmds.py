@@ -98,7 +98,11 @@ def list_command(expr: str, quiet: bool, events: bool, api: str | None, as_json:
     brokers = answer.get("brokers") or []
     if as_json:
         print_json(answer)
-    elif not brokers:
+        return
+    if answer.get("reconciling"):
+        count = answer["reconciling"]
+        click.echo(f"reconciling: {count} task(s) not yet confirmed by Mesos (no launches meanwhile)")
+    if not brokers:
         click.echo("no brokers")
     else:
         click.echo(brokers_section("", brokers, quiet=quiet, events=events))
@@ -118,13 +122,25 @@ def add_command(expr: str, api: str | None, as_json: bool, **settings: Any) -> N
 @click.command("update", cls=CompatCommand, epilog=_epilog())
 @_expr_argument
 @broker_settings
+@click.option("--restart", is_flag=True, help="roll the running brokers whose settings changed")
+@click.option("--timeout", default="5m", show_default=True, metavar="DURATION",
+              help="with --restart: time for the whole rolling restart")
 @api_option
 @json_option
-def update_command(expr: str, api: str | None, as_json: bool, **settings: Any) -> None:
+def update_command(expr: str, restart: bool, timeout: str, api: str | None, as_json: bool,
+                   **settings: Any) -> None:
     """Change brokers' settings: only the given options change; "" unsets one.
 
-    A running broker keeps its old settings until it is restarted (shown as "needs restart")."""
-    answer = client_for(api).broker_update(expr, **_settings_params(settings))
+    A running broker keeps its old settings until it is restarted (shown as "needs restart");
+    --restart restarts those brokers one at a time, as `broker restart` does."""
+    params = _settings_params(settings)
+    if restart:
+        params.update(restart=True, timeout=timeout)
+    answer = client_for(api).broker_update(expr, **params)
+    if restart and answer.get("status") != "restarted":
+        if as_json:
+            print_json(answer)
+        raise click.ClickException(_restart_failure(answer))
     _show(answer, "updated", as_json)
 
 
@@ -199,20 +215,29 @@ def stop_command(expr: str, timeout: str, force: bool, api: str | None, as_json:
 @_expr_argument
 @click.option("--timeout", default="5m", show_default=True, metavar="DURATION",
               help="time for the whole rolling restart")
+@click.option("--batch", default=1, show_default=True, type=click.IntRange(min=1),
+              help="how many brokers restart at a time")
 @click.option("--noWaitForReplication", "no_wait_for_replication", is_flag=True,
               help="do not wait for each broker to be back in sync before the next")
 @api_option
 @json_option
-def restart_command(expr: str, timeout: str, no_wait_for_replication: bool, api: str | None,
+def restart_command(expr: str, timeout: str, batch: int, no_wait_for_replication: bool, api: str | None,
                     as_json: bool) -> None:
-    """Restart brokers one at a time (rolling restart)."""
-    answer = client_for(api).broker_restart(expr, timeout, no_wait_for_replication)
+    """Restart brokers one (or --batch) at a time, each back in the ISR of its partitions before the next."""
+    answer = client_for(api).broker_restart(expr, timeout, no_wait_for_replication, batch)
     if as_json:
         print_json(answer)
     if answer.get("status") != "restarted":
-        raise click.ClickException(str(answer.get("message") or f"restart {answer.get('status')}"))
+        raise click.ClickException(_restart_failure(answer))
     if not as_json:
         click.echo(brokers_section("restarted", answer.get("brokers") or []))
+
+
+def _restart_failure(answer: Mapping[str, Any]) -> str:
+    text = str(answer.get("message") or f"restart {answer.get('status')}")
+    if answer.get("progress"):
+        text += f" ({answer['progress']})"
+    return text
 
 
 @click.command("log", cls=CompatCommand)
