@@ -1,37 +1,26 @@
-"""One local agent: its own `/api/v1/executor` endpoint on its own port, executor sandboxes and
-processes, and the status update manager."""
+"""One local agent: its own `/api/v1/executor` endpoint on its own port (`executor_api`), executor
+sandboxes and processes, and the status update manager."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import sys
 import time
 import uuid
 from collections.abc import Coroutine
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import aiohttp
 from aiohttp import web
 
 from kafka_mesos.localmesos import launcher
 from kafka_mesos.localmesos.config import LocalMesosConfig, format_duration
+from kafka_mesos.localmesos.executor_api import ExecutorApi
+from kafka_mesos.localmesos.executor_run import ExecutorRun, MasterLink
 from kafka_mesos.localmesos.fetcher import FetchError, fetch_all
-from kafka_mesos.localmesos.records import is_terminal
 from kafka_mesos.localmesos.resources import Resources
 from kafka_mesos.localmesos.status_updates import StatusUpdateManager
-from kafka_mesos.localmesos.validation import is_valid_uuid
-from kafka_mesos.localmesos.wire import (
-    JSON,
-    EventStream,
-    HttpError,
-    accepted,
-    request_content_type,
-    response_content_type,
-)
-from kafka_mesos.mesos import codec
 from kafka_mesos.mesos.pb import executor_pb2 as epb
 from kafka_mesos.mesos.pb import mesos_pb2 as mpb
 
@@ -39,72 +28,7 @@ log = logging.getLogger(__name__)
 TaskStatus = mpb.TaskStatus
 
 
-PACKAGE_ROOT = Path(__file__).resolve().parent.parent.parent
-
-
-def command_executor_info(task: mpb.TaskInfo, framework_id: str) -> mpb.ExecutorInfo:
-    """The ExecutorInfo of the built-in command executor for a command task: executor id = task id,
-    the task's URIs are fetched into its sandbox (as Mesos does)."""
-    info = mpb.ExecutorInfo(
-        name=f"Command Executor (Task: {task.task_id.value}) (Command: {task.command.value})"
-    )
-    info.executor_id.value = task.task_id.value
-    info.framework_id.value = framework_id
-    info.source = task.task_id.value
-    command = info.command
-    command.shell = False
-    command.value = sys.executable
-    command.arguments.extend([sys.executable, "-m", "kafka_mesos.localmesos.command_executor"])
-    command.uris.extend(task.command.uris)
-    command.environment.variables.add(name="PYTHONPATH", value=str(PACKAGE_ROOT))
-    return info
-
-
-class MasterLink(Protocol):
-    """What an agent tells its master."""
-
-    def forward_status_update(
-        self, agent_id: str, framework_id: str, status: mpb.TaskStatus, latest_state: mpb.TaskState
-    ) -> None: ...
-
-    def executor_message(self, agent_id: str, framework_id: str, executor_id: str, data: bytes) -> None: ...
-
-    def executor_exited(self, agent_id: str, framework_id: str, executor_id: str, status: int) -> None: ...
-
-
-@dataclass
-class ExecutorRun:
-    framework_info: mpb.FrameworkInfo
-    info: mpb.ExecutorInfo
-    container_id: str
-    directory: Path
-    queued: dict[str, mpb.TaskInfo] = field(default_factory=dict)
-    launched: dict[str, mpb.TaskInfo] = field(default_factory=dict)
-    task_states: dict[str, int] = field(default_factory=dict)
-    latest: dict[str, mpb.TaskStatus] = field(default_factory=dict)
-    process: asyncio.subprocess.Process | None = None
-    stream: EventStream | None = None
-    subscribed: bool = False
-    terminating: bool = False
-    failure_reason: TaskStatus.Reason = TaskStatus.REASON_EXECUTOR_TERMINATED
-    failure_message: str = "Executor terminated"
-    timers: list[asyncio.TimerHandle] = field(default_factory=list)
-    command_executor: bool = False
-
-    @property
-    def framework_id(self) -> str:
-        return str(self.framework_info.id.value)
-
-    @property
-    def executor_id(self) -> str:
-        return str(self.info.executor_id.value)
-
-    def live_task_ids(self) -> list[str]:
-        ids = list(self.queued) + list(self.launched)
-        return [t for t in ids if not is_terminal(self.task_states.get(t, mpb.TASK_STAGING))]
-
-
-class LocalAgent:
+class LocalAgent(ExecutorApi):
     def __init__(
         self,
         agent_id: str,
@@ -371,97 +295,3 @@ class LocalAgent:
         ack.task_id.value = task_id
         if run.stream is not None:
             run.stream.send(epb.Event(type=epb.Event.ACKNOWLEDGED, acknowledged=ack))
-
-    # ------------------------------------------------------------------ /api/v1/executor
-
-    async def _handle_executor_call(self, request: web.Request) -> web.StreamResponse:
-        try:
-            if request.method != "POST":
-                raise HttpError(405, f"Expecting 'POST', received '{request.method}'")
-            content_type = request_content_type(request)
-            body = await request.read()
-            try:
-                call = codec.decode(body, content_type, epb.Call, require_initialized=True)
-            except codec.CodecError as exc:
-                kind = "JSON" if content_type == JSON else "protobuf"
-                raise HttpError(400, f"Failed to parse body into Call {kind}: {exc}") from exc
-            return await self._dispatch(request, call)
-        except HttpError as error:
-            return error.response()
-
-    async def _dispatch(self, request: web.Request, call: epb.Call) -> web.StreamResponse:
-        if not call.HasField("type") or call.type == epb.Call.UNKNOWN:
-            raise HttpError(400, "Failed to validate executor::Call: Expecting 'type' to be present")
-        if call.type == epb.Call.HEARTBEAT:
-            return accepted()
-        run = self.runs.get((call.framework_id.value, call.executor_id.value))
-        if run is None:
-            if not any(r.framework_id == call.framework_id.value for r in self.runs.values()):
-                raise HttpError(400, "Framework cannot be found")
-            raise HttpError(400, "Executor cannot be found")
-        if call.type == epb.Call.SUBSCRIBE:
-            if not call.HasField("subscribe"):
-                raise HttpError(400, "Failed to validate executor::Call: Expecting 'subscribe' to be present")
-            return await self._subscribe(request, run, call.subscribe)
-        if not run.subscribed:
-            raise HttpError(403, "Executor has not subscribed")
-        if call.type == epb.Call.UPDATE:
-            self._validate_update(call)
-            self._executor_update(run, call.update.status)
-            return accepted()
-        if call.type == epb.Call.MESSAGE:
-            if not call.HasField("message"):
-                raise HttpError(400, "Failed to validate executor::Call: Expecting 'message' to be present")
-            self.master.executor_message(self.id, run.framework_id, run.executor_id, call.message.data)
-            return accepted()
-        raise HttpError(501, "Unsupported executor call")
-
-    @staticmethod
-    def _validate_update(call: epb.Call) -> None:
-        prefix = "Failed to validate executor::Call: "
-        if not call.HasField("update"):
-            raise HttpError(400, prefix + "Expecting 'update' to be present")
-        status = call.update.status
-        if not status.HasField("uuid") or not is_valid_uuid(status.uuid):
-            raise HttpError(400, prefix + "'uuid' is not a valid UUID")
-        if status.HasField("executor_id") and status.executor_id.value != call.executor_id.value:
-            raise HttpError(400, prefix + "ExecutorID in Call does not match the one in TaskStatus")
-        if status.source != TaskStatus.SOURCE_EXECUTOR:
-            raise HttpError(400, prefix + "Received Call from executor with invalid source")
-        if status.state == mpb.TASK_STAGING:
-            raise HttpError(400, prefix + "Received TASK_STAGING from executor")
-
-    async def _subscribe(
-        self, request: web.Request, run: ExecutorRun, subscribe: epb.Call.Subscribe
-    ) -> web.StreamResponse:
-        if run.terminating:
-            raise HttpError(400, "Executor is terminating")
-        stream = EventStream(response_content_type(request))
-        if run.stream is not None:
-            run.stream.close()
-        run.stream = stream
-        run.subscribed = True
-        for update in subscribe.unacknowledged_updates:
-            status = mpb.TaskStatus()
-            status.CopyFrom(update.status)
-            if status.HasField("uuid"):
-                self._executor_update(run, status)
-        stream.send(self._subscribed_event(run))
-        for task_id, task in list(run.queued.items()):
-            run.launched[task_id] = run.queued.pop(task_id)
-            stream.send(epb.Event(type=epb.Event.LAUNCH, launch=epb.Event.Launch(task=task)))
-        try:
-            return await stream.pump(request, {})
-        except (asyncio.CancelledError, ConnectionError):
-            if run.stream is stream:
-                run.stream = None
-            stream.close()
-            raise
-
-    def _subscribed_event(self, run: ExecutorRun) -> epb.Event:
-        subscribed = epb.Event.Subscribed()
-        subscribed.executor_info.CopyFrom(run.info)
-        subscribed.framework_info.CopyFrom(run.framework_info)
-        subscribed.agent_info.CopyFrom(self.agent_info())
-        subscribed.container_id.value = run.container_id
-        return epb.Event(type=epb.Event.SUBSCRIBED, subscribed=subscribed)

@@ -8,8 +8,8 @@ import logging
 import time
 
 from kafka_mesos.localmesos import allocator
-from kafka_mesos.localmesos.agent import command_executor_info
 from kafka_mesos.localmesos.config import LocalMesosConfig
+from kafka_mesos.localmesos.executor_run import command_executor_info
 from kafka_mesos.localmesos.records import (
     AgentRecord,
     ExecutorRecord,
