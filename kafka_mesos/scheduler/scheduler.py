@@ -93,6 +93,9 @@ class SchedulerConfig:
     kill_retry_interval: float = 30.0
     stable_after: float = DEFAULT_STABLE_AFTER  # RUNNING this long resets the failure counter
     launch: LaunchContext | None = None
+    # Status updates that arrive while one is being persisted share the next write (and their ACKs go out
+    # together after it); off, each update is persisted and acknowledged before the next event is read.
+    batch_updates: bool = True
     cannot_launch: str | None = None  # why no launch is possible at all (no Kafka distribution, no --zk)
 
 
@@ -130,6 +133,8 @@ class Scheduler:
         self._framework_id: str | None = cluster.framework_id
         self._stopping = False
         self._crash = CrashPoints.from_environment()
+        self._pending_updates: list[mesos_pb2.TaskStatus] = []
+        self._update_drain: asyncio.Task[None] | None = None
 
     # ---- wiring ---------------------------------------------------------------------------------------
 
@@ -173,8 +178,11 @@ class Scheduler:
             async with self._lock:
                 await self._on_offers(list(event.offers.offers))
         elif kind == Event.UPDATE:
-            async with self._lock:
-                await self._on_update(event.update.status)
+            if self.config.batch_updates:
+                self._enqueue_update(event.update.status)
+            else:
+                async with self._lock:
+                    await self._on_updates([event.update.status])
         elif kind == Event.MESSAGE:
             if not self._logs.resolve(event.message.data):
                 log.debug("unmatched executor message from %s", event.message.executor_id.value)
@@ -297,38 +305,83 @@ class Scheduler:
 
     # ---- status updates -------------------------------------------------------------------------------
 
-    async def _on_update(self, status: mesos_pb2.TaskStatus) -> None:
-        info = status_info(status)
+    def _enqueue_update(self, status: mesos_pb2.TaskStatus) -> None:
+        self._pending_updates.append(status)
+        if self._update_drain is None or self._update_drain.done():
+            self._update_drain = asyncio.get_running_loop().create_task(
+                self._drain_updates(), name="scheduler-status-updates"
+            )
+
+    async def _drain_updates(self) -> None:
+        while self._pending_updates:
+            batch, self._pending_updates = self._pending_updates, []
+            try:
+                async with self._lock:
+                    await self._on_updates(batch)
+            except Exception as e:  # not acknowledged: Mesos sends them again
+                log.warning("%d status update(s) not handled: %s", len(batch), e)
+
+    async def flush(self) -> None:
+        """Wait until every status update received so far is persisted and acknowledged."""
+        while self._update_drain is not None and not self._update_drain.done():
+            await asyncio.shield(self._update_drain)
+
+    async def _on_updates(self, statuses: list[mesos_pb2.TaskStatus]) -> None:
+        """Status updates in arrival order: all persisted in one write, then each acknowledged."""
         now = self.clock()
-        self._recon = recon.answered(self._recon, info.task_id)
-        broker_id = broker_id_of(self.config.framework_name, info.task_id)
-        broker = self.cluster.snapshot().get(broker_id) if broker_id is not None else None
+        infos = [status_info(status) for status in statuses]
+        snapshot = self.cluster.snapshot()
         actions: list[Action] = []
-        if broker is None:
-            log.info("update %s for unknown task %s", info.state, info.task_id)
-            if info.state not in TERMINAL_STATES:  # launched before a crash, or for a removed broker
-                actions.append(KillTask(info.task_id, info.agent_id, "unknown task"))
-        else:
-            updated, actions = self._status_change(broker, info, now)
-            if updated is not broker:  # persist first ...
-                results: list[list[Action]] = []
+        by_broker: dict[int, list[StatusInfo]] = {}
+        for info in infos:
+            self._recon = recon.answered(self._recon, info.task_id)
+            broker_id = broker_id_of(self.config.framework_name, info.task_id)
+            if broker_id is None or broker_id not in snapshot:
+                log.info("update %s for unknown task %s", info.state, info.task_id)
+                if info.state not in TERMINAL_STATES:  # launched before a crash, or for a removed broker
+                    actions.append(KillTask(info.task_id, info.agent_id, "unknown task"))
+                continue
+            by_broker.setdefault(broker_id, []).append(info)
 
-                def change(current: Broker) -> Broker:
-                    changed, current_actions = self._status_change(current, info, now)
-                    results.append(current_actions)
-                    return changed
+        results: dict[int, list[Action]] = {}
+        changed: list[int] = []
+        for broker_id, broker_infos in by_broker.items():
+            updated, results[broker_id] = self._status_changes(snapshot[broker_id], broker_infos, now)
+            if updated is not snapshot[broker_id]:
+                changed.append(broker_id)
 
-                await self.cluster.mutate([broker.id], change)
-                actions = results[-1] if results else actions
+        def change(current: Broker) -> Broker:
+            updated, results[current.id] = self._status_changes(current, by_broker[current.id], now)
+            return updated
+
+        if changed:  # persist first ...
+            await self.cluster.mutate(changed, change)
+        for broker_id in by_broker:
+            actions.extend(results.get(broker_id, []))
         await self._perform(actions)
-        if status.HasField("uuid"):  # ... acknowledge second, and only what Mesos will resend
-            self._crash.reached(AFTER_PERSIST_BEFORE_ACK)
-            await self._call(calls.acknowledge(info.agent_id or "", info.task_id, status.uuid))
-            log.debug("acknowledged %s of %s", info.state, info.task_id)
-        if info.state in TERMINAL_STATES:
-            self._kill_sent.pop(info.task_id, None)
+        acknowledgements = []
+        for status, info in zip(statuses, infos, strict=True):
+            if status.HasField("uuid"):  # ... acknowledge second, and only what Mesos will resend
+                self._crash.reached(AFTER_PERSIST_BEFORE_ACK)
+                acknowledgements.append(calls.acknowledge(info.agent_id or "", info.task_id, status.uuid))
+        await asyncio.gather(*(self._call(ack) for ack in acknowledgements))
+        for ack in acknowledgements:
+            log.debug("acknowledged %s of %s", _state_of(statuses, ack), ack.acknowledge.task_id.value)
+        if any(info.state in TERMINAL_STATES for info in infos):
+            for info in infos:
+                if info.state in TERMINAL_STATES:
+                    self._kill_sent.pop(info.task_id, None)
             self._wake.set()
         await self._adjust_offers()
+
+    def _status_changes(
+        self, broker: Broker, infos: list[StatusInfo], now: float
+    ) -> tuple[Broker, list[Action]]:
+        actions: list[Action] = []
+        for info in infos:
+            broker, more = self._status_change(broker, info, now)
+            actions.extend(more)
+        return broker, actions
 
     def _status_change(self, broker: Broker, info: StatusInfo, now: float) -> tuple[Broker, list[Action]]:
         return on_status(broker, info.task_id, info.state, info.reason, info.message, info.data, now,
@@ -437,6 +490,9 @@ class Scheduler:
     async def stop(self) -> None:
         self._stopping = True
         self._wake.set()
+        if self._update_drain is not None:
+            self._update_drain.cancel()
+            await asyncio.gather(self._update_drain, return_exceptions=True)
         for task in list(self._background):
             task.cancel()
         if self._background:
@@ -552,6 +608,13 @@ class Scheduler:
         task = asyncio.get_running_loop().create_task(runner(), name="scheduler-background")
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+
+
+def _state_of(statuses: list[mesos_pb2.TaskStatus], ack: scheduler_pb2.Call) -> str:
+    for status in statuses:
+        if status.uuid == ack.acknowledge.uuid:
+            return mesos_pb2.TaskState.Name(status.state)
+    return "?"
 
 
 def status_info(status: mesos_pb2.TaskStatus) -> StatusInfo:

@@ -80,7 +80,7 @@ def make_scheduler(brokers: Sequence[Broker], now: float = 1000.0, **config: Any
     journal = Journal()
     cluster = FakeCluster(journal, brokers)
     caller = FakeCaller(journal)
-    settings = {"launch": launch_context(), "revive_interval": 0.0, **config}
+    settings = {"launch": launch_context(), "revive_interval": 0.0, "batch_updates": False, **config}
     scheduler = Scheduler(cluster, SchedulerConfig(**settings), clock=lambda: now)
     scheduler.attach(caller)
     return scheduler, cluster, caller, journal

@@ -284,3 +284,45 @@ async def test_subscribe_with_known_framework_id_keeps_it() -> None:
     assert scheduler.status()["frameworkId"] == "fw-old"
     await scheduler.on_framework_removed()
     assert cluster.framework_id is None
+
+
+async def test_batched_updates_share_one_write_and_are_acknowledged_after_it() -> None:
+    scheduler, cluster, _, journal = await subscribed(seed_brokers()[:3], batch_updates=True)
+    await scheduler.on_event(offers_event(THREE_OFFERS[0]))
+    tasks = {i: cluster.brokers[i].task for i in (1000, 1001, 1002)}
+    assert all(tasks.values())
+    saves_before = journal.kinds().count("save")
+    for i, task in tasks.items():
+        assert task is not None
+        await scheduler.on_event(update_event(task.task_id, "TASK_STARTING"))
+        await scheduler.on_event(update_event(task.task_id, "TASK_RUNNING", data=f"a1:{i}".encode()))
+    await scheduler.flush()
+    saves = [i for i, (kind, _) in enumerate(journal.entries) if kind == "save"][saves_before:]
+    acks = [i for i, (kind, c) in enumerate(journal.entries) if kind == "call" and c.type == Call.ACKNOWLEDGE]
+    assert len(acks) == 6
+    assert len(saves) < 6, "updates received while one was being written share a write"
+    for ack in acks:
+        acked = journal.entries[ack][1].acknowledge.task_id.value
+        persisted = [i for i in saves
+                     if any(b.task and b.task.task_id == acked for b in journal.entries[i][1])]
+        assert persisted and persisted[0] < ack, "persisted before acknowledged"
+    for i in tasks:
+        running = cluster.brokers[i].task
+        assert running is not None and running.state == TASK_RUNNING and running.endpoint == f"a1:{i}"
+    await scheduler.stop()
+
+
+async def test_batched_update_that_cannot_be_persisted_is_not_acknowledged() -> None:
+    scheduler, cluster, _, journal = await subscribed(seed_brokers()[:1], batch_updates=True)
+    await scheduler.on_event(offers_event(THREE_OFFERS[0]))
+    task = cluster.brokers[1000].task
+    assert task is not None
+
+    async def broken(*args: object, **kwargs: object) -> None:
+        raise OSError("disk full")
+
+    cluster.mutate = broken  # type: ignore[method-assign,assignment]
+    await scheduler.on_event(update_event(task.task_id, "TASK_RUNNING"))
+    await scheduler.flush()
+    assert not journal.calls(Call.ACKNOWLEDGE), "Mesos will send it again"
+    await scheduler.stop()
