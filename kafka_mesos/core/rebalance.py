@@ -43,7 +43,8 @@ def check_brokers_and_replicas(broker_count: int, replicas: int | None) -> None:
 
 
 def _quotas(
-    total: int, brokers: Sequence[int], held: Mapping[int, int], load: Mapping[int, int], cap: int | None
+    total: int, brokers: Sequence[int], held: Mapping[int, int], load: Mapping[int, int], cap: int | None,
+    rack_of: Mapping[int, str],
 ) -> dict[int, int]:
     """⌊total/n⌋ each; the remainder goes first to brokers that stay within their fair share of all topics
     planned so far (and within ``cap``), among them to those holding most already (fewest moves), then to
@@ -51,19 +52,33 @@ def _quotas(
     n = len(brokers)
     base, extra = divmod(total, n)
     fair = math.ceil((sum(load.values()) + total) / n)
-    slack = 1
-    if cap is not None and fair + slack > cap:
-        fair, slack = cap, 0
+    if cap is not None:
+        fair = min(fair, cap)
 
     def key(i: int) -> tuple[bool, int, int, int]:
         b = brokers[i]
-        ahead = bool(load) and load.get(b, 0) + base + 1 > fair + slack
+        ahead = bool(load) and load.get(b, 0) + base + 1 > fair
         return ahead, -held.get(b, 0), load.get(b, 0), i
 
     order = sorted(range(n), key=key)
     quotas = {b: base for b in brokers}
-    for i in order[:extra]:
-        quotas[brokers[i]] += 1
+    # With racks, the remainder is spread evenly over the racks too (else a rack may lack room).
+    per_rack = math.ceil(extra / len(set(rack_of.values()))) if rack_of else extra
+    given: dict[str, int] = {}
+    for i in order:
+        if extra == 0:
+            break
+        rack = rack_of.get(brokers[i], "")
+        if given.get(rack, 0) < per_rack:
+            given[rack] = given.get(rack, 0) + 1
+            quotas[brokers[i]] += 1
+            extra -= 1
+    for i in order:
+        if extra == 0:
+            break
+        if quotas[brokers[i]] == base:
+            quotas[brokers[i]] += 1
+            extra -= 1
     return quotas
 
 
@@ -90,39 +105,40 @@ def plan_topic(
 
     # Keep phase: current replicas on selected brokers, in order, up to the RF and the rack cap ...
     kept: dict[int, list[int]] = {}
-    held: dict[int, int] = {}
+    where: dict[int, list[int]] = {}  # broker → partitions keeping it
     for p in partitions:
         chosen: list[int] = []
         for b in current[p]:
             if (b in selected and b not in chosen and len(chosen) < target_rf
                     and (not rack_of or _rack_room(chosen, b, rack_of, rack_cap))):
                 chosen.append(b)
-                held[b] = held.get(b, 0) + 1
+                where.setdefault(b, []).append(p)
         kept[p] = chosen
-    quota = _quotas(len(partitions) * target_rf, brokers, held, load, cap)
+    held = {b: len(ps) for b, ps in where.items()}
+    quota = _quotas(len(partitions) * target_rf, brokers, held, load, cap, rack_of)
     # ... then brokers over their quota give up replicas where partitions are fullest, so that the holes
     # spread over many partitions (a hole is filled by a broker not in its partition yet).
     for b in sorted((b for b in held if held[b] > quota[b]), key=lambda b: (quota[b] - held[b], b)):
-        holders = sorted((p for p in partitions if b in kept[p]),
-                         key=lambda p: (-len(kept[p]), kept[p][0] == b, p))
+        holders = sorted(where[b], key=lambda p: (-len(kept[p]), kept[p][0] == b, p))
         for p in holders[: held[b] - quota[b]]:
             kept[p].remove(b)
-    for p in partitions:
-        for b in kept[p]:
-            quota[b] -= 1
+            held[b] -= 1
+    totals = dict(quota)
+    for b, count in held.items():
+        quota[b] -= count
 
     # Fill phase: each open slot to a broker with quota left (most left first); when every such broker is
     # in the partition already, an augmenting path re-routes earlier fills (kept replicas never move).
     order = {b: i for i, b in enumerate(brokers)}
     filler = _Filler(kept, quota, order, rack_of, rack_cap)
+    base = len(partitions) * target_rf // len(brokers)
     for p in sorted(partitions, key=lambda q: (len(kept[q]), q)):
         while len(kept[p]) < target_rf:
-            if filler.fill(p, set(), True) or filler.fill(p, set(), False):
+            if (filler.fill(p, set(), True) or filler.move_extra(p, totals, base) or filler.swap(p, True)
+                    or filler.fill(p, set(), False) or filler.swap(p, False)):
                 continue
-            broker = _swap_for(p, kept, quota, target_rf)
-            kept[p].append(broker)
-            quota[broker] -= 1
-            filler.open = {b for b, left in quota.items() if left > 0}
+            raise ValidationError("replicas", f"cannot place {target_rf} replicas of partition {p} on these "
+                                  "brokers")
 
     for p in partitions:
         for b in kept[p]:
@@ -165,7 +181,12 @@ class _Filler:
         self.rack_of, self.rack_cap = rack_of, rack_cap
         self.filled: dict[int, list[int]] = {}
         """broker → partitions it was given in this phase (the only ones an augmenting path may undo)."""
-        self.open = {b for b, left in quota.items() if left > 0}
+        self.buckets: dict[int, list[int]] = {}
+        """quota left (> 0) → brokers with that much left, in broker order: the best direct pick is the
+        first fitting broker of the highest bucket."""
+        for b in sorted(quota, key=order.__getitem__):
+            if quota[b] > 0:
+                self.buckets.setdefault(quota[b], []).append(b)
         self.racks_apply = bool(rack_of)
 
     def _allowed(self, p: int, b: int, racks: bool) -> bool:
@@ -175,19 +196,14 @@ class _Filler:
         return not (racks and self.racks_apply) or _rack_room(members, b, self.rack_of, self.rack_cap)
 
     def fill(self, p: int, seen: set[int], racks: bool) -> bool:
-        best: int | None = None
-        best_key = (0, 0)
         members = self.kept[p]
         check_racks = racks and self.racks_apply
-        for b in self.open:
-            if b in seen or b in members or (check_racks and not self._allowed(p, b, racks)):
-                continue
-            key = (-self.quota[b], self.order[b])
-            if best is None or key < best_key:
-                best, best_key = b, key
-        if best is not None:
-            self._give(p, best)
-            return True
+        for left in sorted(self.buckets, reverse=True):
+            for b in self.buckets[left]:
+                if b in seen or b in members or (check_racks and not self._allowed(p, b, racks)):
+                    continue
+                self._give(p, b)
+                return True
         candidates = sorted((b for b in self.filled if b not in seen and self._allowed(p, b, racks)),
                             key=lambda b: self.order[b])
         for b in candidates:
@@ -196,35 +212,73 @@ class _Filler:
                 self.kept[q].remove(b)  # b leaves q if q can get someone else
                 if self.fill(q, seen, racks):
                     self.filled[b].remove(q)
-                    self.quota[b] += 1
-                    self.open.add(b)
+                    self._add_quota(b, 1)
                     self._give(p, b)
                     return True
                 self.kept[q].append(b)
         return False
 
+    def move_extra(self, p: int, totals: dict[int, int], base: int) -> bool:
+        """Racks only: no broker with quota left fits p's racks; hand one unused +1 of the remainder to a
+        broker that fits (both stay at ⌊R/n⌋ or ⌈R/n⌉) and give it the slot."""
+        if not self.racks_apply:
+            return False
+        by_order = self.order.__getitem__
+        donor = next((b for b in sorted(self._open(), key=by_order) if totals[b] == base + 1), None)
+        taker = next((b for b in sorted(totals, key=by_order)
+                      if totals[b] == base and self.quota[b] == 0 and self._allowed(p, b, True)), None)
+        if donor is None or taker is None:
+            return False
+        totals[donor] -= 1
+        self._add_quota(donor, -1)
+        totals[taker] += 1
+        self._add_quota(taker, 1)
+        self._give(p, taker)
+        return True
+
+    def swap(self, p: int, racks: bool) -> bool:
+        """Every broker with quota left is unfit for p: one of them (b) takes the place of a replica x of
+        another partition q, and x comes to p."""
+        check = racks and self.racks_apply
+        for b in sorted(self._open(), key=self.order.__getitem__):
+            for q, members in self.kept.items():
+                if q == p or b in members:
+                    continue
+                for i, x in enumerate(members):
+                    if x in self.kept[p]:
+                        continue
+                    others = members[:i] + members[i + 1:]
+                    if check and not (_rack_room(self.kept[p], x, self.rack_of, self.rack_cap)
+                                      and _rack_room(others, b, self.rack_of, self.rack_cap)):
+                        continue
+                    members[i] = b
+                    self._add_quota(b, -1)
+                    self.kept[p].append(x)
+                    return True
+        return False
+
+    def _open(self) -> list[int]:
+        return [b for brokers in self.buckets.values() for b in brokers]
+
+    def _add_quota(self, b: int, delta: int) -> None:
+        old = self.quota[b]
+        new = old + delta
+        self.quota[b] = new
+        if old > 0:
+            bucket = self.buckets[old]
+            bucket.remove(b)
+            if not bucket:
+                del self.buckets[old]
+        if new > 0:
+            bucket = self.buckets.setdefault(new, [])
+            rank = self.order[b]
+            at = next((i for i, other in enumerate(bucket) if self.order[other] > rank), len(bucket))
+            bucket.insert(at, b)
+
     def _give(self, p: int, b: int) -> None:
         self.kept[p].append(b)
-        self.quota[b] -= 1
-        if self.quota[b] <= 0:
-            self.open.discard(b)
+        self._add_quota(b, -1)
         self.filled.setdefault(b, []).append(p)
-
-
-def _swap_for(p: int, kept: dict[int, list[int]], quota: dict[int, int], rf: int) -> int:
-    """Every broker with quota left is already in partition p: give one of them (b) a slot in another
-    partition q instead, in exchange for a broker x of q that p lacks. Returns x for p's open slot."""
-    for b in (b for b, left in quota.items() if left > 0):
-        for q, members in kept.items():
-            if q == p or b in members or len(members) == 0:
-                continue
-            for i, x in enumerate(members):
-                if x not in kept[p]:
-                    members[i] = b
-                    quota[b] -= 1
-                    quota[x] += 1
-                    return x
-    raise ValidationError("replicas", f"cannot place {rf} replicas of partition {p} on these brokers")
 
 
 def _order_leaders(

@@ -19,6 +19,7 @@ from kafka_mesos.core.rebalance import (
     parse_g1_topics,
     partition_status,
     plan_topic,
+    plan_topics,
     realign_topic,
     state_table,
 )
@@ -145,3 +146,52 @@ def test_g1_topic_expression_with_replication_factors() -> None:
     for bad in ("t0:x", ":2", "t0:0", ""):
         with pytest.raises(ValidationError):
             parse_g1_topics(bad)
+
+
+@st.composite
+def many_topics(draw: st.DrawFn) -> tuple[dict[str, Assignment], list[int], int]:
+    universe = list(range(draw(st.integers(1, 10))))
+    rf = draw(st.integers(1, len(universe)))
+    topics = {}
+    for i in range(draw(st.integers(1, 8))):
+        partitions = draw(st.integers(1, 12))
+        topics[f"t{i}"] = {p: draw(st.permutations(universe))[:rf] for p in range(partitions)}
+    selected = sorted(draw(st.sets(st.integers(0, 12), min_size=rf, max_size=12)))
+    return topics, selected, rf
+
+
+@settings(max_examples=150, deadline=None)
+@given(many_topics())
+def test_many_topics_each_balanced_and_totals_even(
+    case: tuple[dict[str, Assignment], list[int], int],
+) -> None:
+    current, brokers, rf = case
+    plan = plan_topics(current, brokers, {})
+    assert all(is_balanced(plan[t], brokers) for t in current)
+    totals = Counter(b for assignment in plan.values() for r in assignment.values() for b in r)
+    total = sum(len(a) * rf for a in current.values())
+    assert max(totals.values()) <= math.ceil(total / len(brokers)) + 1
+    assert plan_topics(plan, brokers, {}) == plan  # a balanced cluster is left alone
+
+
+@st.composite
+def racked(draw: st.DrawFn) -> tuple[Assignment, list[int], dict[int, str], int]:
+    rack_count = draw(st.integers(2, 4))
+    per_rack = draw(st.integers(1, 3))
+    brokers = list(range(rack_count * per_rack))
+    racks = {b: f"r{b % rack_count}" for b in brokers}
+    rf = draw(st.integers(1, min(rack_count, len(brokers))))
+    current = {p: draw(st.permutations(brokers))[:rf] for p in range(draw(st.integers(1, 20)))}
+    return current, brokers, racks, rf
+
+
+@settings(max_examples=150, deadline=None)
+@given(racked())
+def test_rack_aware_plans_put_each_replica_in_another_rack(
+    case: tuple[Assignment, list[int], dict[int, str], int],
+) -> None:
+    current, brokers, racks, rf = case
+    plan = plan_topic(current, brokers, rf, racks)
+    assert is_balanced(plan, brokers)
+    for replicas in plan.values():
+        assert len({racks[b] for b in replicas}) == rf, (replicas, racks)
