@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import random
 import signal
 import threading
 import urllib.request
@@ -25,7 +26,17 @@ from tests.support.ports import wait_until
 
 T = TypeVar("T")
 
-AGENT_RESOURCES = "cpus:4;mem:8192;disk:20480;ports:[3{n}000-3{n}999]"
+AGENT_RESOURCES = "cpus:4;mem:8192;disk:20480;ports:[{first}-{last}]"
+PORTS_PER_AGENT = 100
+
+
+def agent_resources(agents: int) -> dict[int, str]:
+    """Disjoint port ranges per agent, at a random place below the ephemeral range (other tests running at
+    the same time on this machine use fixed ranges such as 31000-32000)."""
+    base = random.randrange(20000, 30000 - agents * PORTS_PER_AGENT, PORTS_PER_AGENT)
+    firsts = {n: base + n * PORTS_PER_AGENT for n in range(agents)}
+    return {n: AGENT_RESOURCES.format(first=first, last=first + PORTS_PER_AGENT - 1)
+            for n, first in firsts.items()}
 
 
 class MesosThread:
@@ -33,7 +44,8 @@ class MesosThread:
 
     def __init__(self, work_dir: Path, agents: int = 3, attributes: dict[int, str] | None = None) -> None:
         self.config = LocalMesosConfig(
-            agents=agents, work_dir=work_dir, resources=AGENT_RESOURCES, allocation_interval=0.2,
+            agents=agents, work_dir=work_dir, agent_resources=agent_resources(agents),
+            allocation_interval=0.2,
             agent_hostnames={i: f"a{i}" for i in range(agents)}, agent_attributes=dict(attributes or {}),
             status_update_retry_initial=1.0, status_update_retry_max=5.0,
         )

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from pathlib import Path
 
 import pytest
+from kazoo.client import KazooClient
 
 from tests.conftest import ZkChroot
 from tests.e2e.harness import SchedulerProcess
@@ -99,3 +101,40 @@ def test_update_restart_and_broker_log(tmp_path: Path, zk_chroot: ZkChroot, stan
         assert "not active" in refused.stderr or "not running" in refused.stderr, refused.stderr
         assert len(refused.stderr.strip().splitlines()) == 1 and "Traceback" not in refused.stderr
         scheduler.cli("stop", "1", "--timeout", "60s", timeout=120)
+
+
+def test_rolling_restart_waits_for_the_isr_in_kafkas_znodes(
+        tmp_path: Path, zk_chroot: ZkChroot, standin_dist: Path) -> None:
+    with failover_cluster(tmp_path, zk_chroot.connect_string, standin_dist) as (_, scheduler):
+        scheduler.cli("add", "0..1", *SMALL)
+        scheduler.cli("start", "0..1", "--timeout", "60s", timeout=120)
+        zk = KazooClient(hosts=zk_chroot.connect_string, timeout=10.0)
+        zk.start(timeout=30)
+        try:
+            state_path = "/brokers/topics/orders/partitions/0/state"
+            transaction = zk.transaction()
+            assignment = {"version": 1, "partitions": {"0": [0, 1]}}
+            transaction.create("/brokers/topics/orders", json.dumps(assignment).encode())
+            transaction.create("/brokers/topics/orders/partitions")
+            transaction.create("/brokers/topics/orders/partitions/0")
+            transaction.create(state_path, partition_state([1]))
+            assert all(r is not None and not isinstance(r, Exception) for r in transaction.commit())
+
+            stuck = scheduler.cli("broker", "restart", "0..1", "--timeout", "15s", timeout=60, check=False)
+            assert stuck.returncode != 0
+            assert "broker 0 timeout on replication (not in the ISR of orders:0" in stuck.stderr, stuck.stderr
+            assert "not restarted: 1" in stuck.stderr
+            assert all(running(b) for b in scheduler.brokers().values()), "broker 0 itself came back"
+
+            zk.set(state_path, partition_state([1, 0]))
+            done = scheduler.cli("broker", "restart", "0..1", "--timeout", "60s", timeout=120)
+            assert "restarted" in done.stdout
+        finally:
+            zk.stop()
+            zk.close()
+        scheduler.cli("stop", "0..1", "--timeout", "60s", timeout=120)
+
+
+def partition_state(isr: list[int]) -> bytes:
+    return json.dumps({"controller_epoch": 1, "leader": isr[0], "version": 1, "leader_epoch": 0,
+                       "isr": isr}).encode()
