@@ -92,6 +92,11 @@ def test_zookeeper_restart_never_two_leaders(tmp_path: Path, zk_server_fresh: Zo
         assert [f["id"] for f in frameworks] == [framework_id] and frameworks[0]["webui_url"] == leader.api
         live_after, _ = mesos_tasks(mesos_url)
         assert live_after == live_before, "no broker was relaunched or killed"
+        for scheduler in schedulers:
+            if scheduler.process.popen.poll() is None and scheduler.ha()["role"] == "standby":
+                assert scheduler.subscriptions() == [], "the standby never subscribed to Mesos"
+                assert scheduler.ha()["refusedWrites"] == 0, "and never even tried to write the store"
+        assert leader.subscriptions()[0] == framework_id and set(leader.subscriptions()) == {framework_id}
         for scheduler in schedulers:  # an expired session means exit 1 (Marathon restarts it), never a clash
             if scheduler.process.popen.poll() is not None:
                 assert scheduler.process.popen.returncode == 1, scheduler.process.errors()[-2000:]
