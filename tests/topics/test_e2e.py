@@ -59,6 +59,10 @@ def test_topic_add_rebalance_onto_new_brokers_raise_rf_and_409(
         assert set(per_broker(assignment(zk, "t1"))) == {0, 1, 2}
 
         add_and_start(scheduler, "3..5")
+        plan = scheduler.cli("rebalance", "0..5", "--topics", "t1", "--dry-run")
+        assert "Rebalance planned" in plan.stdout and "moves per broker: " in plan.stdout, plan.stdout
+        assert zk.exists("/admin/reassign_partitions") is None
+        assert set(per_broker(assignment(zk, "t1"))) == {0, 1, 2}
         moved = scheduler.cli("rebalance", "0..5", "--topics", "t1", "--timeout", "120s", timeout=180)
         assert "progress:" in moved.stdout and "Rebalance completed" in moved.stdout, moved.stdout
         spread = per_broker(assignment(zk, "t1"))
