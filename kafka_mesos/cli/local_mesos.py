@@ -122,6 +122,12 @@ async def _serve(config: LocalMesosConfig) -> None:
     show_default=True,
     help="Seconds an executor has to SUBSCRIBE.",
 )
+@click.option(
+    "--offer-timeout",
+    type=click.FloatRange(min=0.01),
+    default=None,
+    help="Rescind offers not answered within this many seconds (Mesos' --offer_timeout; default never).",
+)
 @click.option("--hostname", default="127.0.0.1", show_default=True, help="Host name advertised in offers.")
 def local_mesos_command(
     port: int,
@@ -136,6 +142,7 @@ def local_mesos_command(
     heartbeat_interval: float,
     allocation_interval: float,
     executor_registration_timeout: float,
+    offer_timeout: float | None,
     hostname: str,
 ) -> None:
     """Run a local Mesos master with AGENTS agents on loopback until SIGINT/SIGTERM."""
@@ -153,6 +160,7 @@ def local_mesos_command(
             heartbeat_interval=heartbeat_interval,
             allocation_interval=allocation_interval,
             executor_registration_timeout=executor_registration_timeout,
+            offer_timeout=offer_timeout,
             hostname=hostname,
         )
     )

@@ -41,6 +41,8 @@ class LocalMesosConfig:
     agent_ports: list[int] = field(default_factory=list)
     min_allocatable_cpus: float = 0.01
     min_allocatable_mem: float = 32.0
+    # Mesos' --offer_timeout: outstanding offers are rescinded after this many seconds (None = never).
+    offer_timeout: float | None = None
 
     def resources_for(self, index: int) -> str:
         return self.agent_resources.get(index, self.resources).replace("{n}", str(index))

@@ -342,7 +342,15 @@ class Master(TaskOperations):
         self.offers[offer_id] = offer
         agent.offers[offer_id] = offer
         framework.offers[offer_id] = offer
+        if self.config.offer_timeout is not None:
+            loop = asyncio.get_running_loop()
+            loop.call_later(self.config.offer_timeout, self._offer_timed_out, offer_id)
         return offer
+
+    def _offer_timed_out(self, offer_id: str) -> None:
+        offer = self.offers.get(offer_id)
+        if offer is not None:
+            self._rescind(offer)
 
     def _rescind(self, offer: OfferRecord) -> None:
         self._remove_offer(offer)

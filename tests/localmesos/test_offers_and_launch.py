@@ -301,3 +301,26 @@ async def test_revive_clears_long_decline_filters(framework: RawFramework) -> No
     assert (await framework.call(Call(type=Call.REVIVE))).status == 202
     again = await framework.wait_offers(after=mark)
     assert {o.agent_id.value for o in again} == {o.agent_id.value for o in offers}
+
+
+async def test_offer_timeout_rescinds_unanswered_offers(tmp_path: Path, http: aiohttp.ClientSession) -> None:
+    async with LocalMesos(fast_config(tmp_path, offer_timeout=0.3, agents=1)) as mesos:
+        framework = RawFramework(mesos.master_url, codec.PROTOBUF, http)
+        try:
+            await framework.subscribe(framework_info())
+            offer = (await framework.wait_offers())[0]
+            rescind = await framework.wait_for(lambda e: e.type == Event.RESCIND)
+            assert rescind.rescind.offer_id == offer.id
+            mark = framework.events.index(rescind)
+            again = (await framework.wait_offers(after=mark))[0]
+            assert again.id != offer.id and again.agent_id == offer.agent_id
+            assert (
+                await framework.call(
+                    launch_call(offer, "too-late", sample_executor_info("e", codec.PROTOBUF))
+                )
+            ).status == 202
+            assert (
+                await framework.wait_update("too-late", mpb.TASK_LOST)
+            ).reason == TaskStatus.REASON_INVALID_OFFERS
+        finally:
+            await framework.close_stream()
