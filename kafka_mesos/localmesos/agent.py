@@ -21,6 +21,7 @@ from kafka_mesos.localmesos.executor_run import ExecutorRun, MasterLink
 from kafka_mesos.localmesos.fetcher import FetchError, fetch_all
 from kafka_mesos.localmesos.resources import Resources
 from kafka_mesos.localmesos.status_updates import StatusUpdateManager
+from kafka_mesos.localmesos.wire import MAX_REQUEST_BYTES
 from kafka_mesos.mesos.pb import executor_pb2 as epb
 from kafka_mesos.mesos.pb import mesos_pb2 as mpb
 
@@ -62,7 +63,7 @@ class LocalAgent(ExecutorApi):
 
     async def start(self, session: aiohttp.ClientSession) -> None:
         self._session = session
-        app = web.Application()
+        app = web.Application(client_max_size=MAX_REQUEST_BYTES)
         for path in ("/api/v1/executor", "/slave(1)/api/v1/executor"):
             app.router.add_route("*", path, self._handle_executor_call)
         self._runner = web.AppRunner(app, handler_cancellation=True, access_log=None)

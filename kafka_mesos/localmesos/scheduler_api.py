@@ -13,6 +13,7 @@ from kafka_mesos.localmesos.state_json import master_state
 from kafka_mesos.localmesos.validation import CallInvalid, validate_scheduler_call
 from kafka_mesos.localmesos.wire import (
     JSON,
+    MAX_REQUEST_BYTES,
     EventStream,
     HttpError,
     accepted,
@@ -28,7 +29,7 @@ STREAM_ID_HEADER = "Mesos-Stream-Id"
 
 def build_app(master: Master) -> web.Application:
     api = SchedulerApi(master)
-    app = web.Application()
+    app = web.Application(client_max_size=MAX_REQUEST_BYTES)
     for path in ("/api/v1/scheduler", "/master/api/v1/scheduler"):
         app.router.add_route("*", path, api.handle)
     for path in ("/state", "/master/state", "/state.json", "/master/state.json"):

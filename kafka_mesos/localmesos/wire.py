@@ -19,6 +19,8 @@ JSON = "application/json"
 TEXT_PLAIN = "text/plain; charset=utf-8"
 WRONG_CONTENT_TYPE = "Expecting 'Content-Type' of application/json or application/x-protobuf"
 MISSING_CONTENT_TYPE = "Expecting 'Content-Type' to be present"
+# aiohttp refuses bodies over 1 MiB by default; an ACCEPT launching a thousand tasks is bigger.
+MAX_REQUEST_BYTES = 256 * 1024 * 1024
 NOT_ACCEPTABLE = "Expecting 'Accept' to allow application/json or application/x-protobuf"
 
 

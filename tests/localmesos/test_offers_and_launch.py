@@ -324,3 +324,23 @@ async def test_offer_timeout_rescinds_unanswered_offers(tmp_path: Path, http: ai
             ).reason == TaskStatus.REASON_INVALID_OFFERS
         finally:
             await framework.close_stream()
+
+
+async def test_large_accept_is_not_refused(framework: RawFramework) -> None:
+    """An ACCEPT of 1500 tasks (over aiohttp's default 1 MiB body limit) is processed."""
+    await framework.subscribe(framework_info())
+    offer = (await framework.wait_offers())[0]
+    call = launch_call(offer, "bulk-0", sample_executor_info("bulk", framework.content_type), port=None)
+    tasks = call.accept.operations[0].launch.task_infos
+    template = mpb.TaskInfo()
+    template.CopyFrom(tasks[0])
+    template.data = b"x" * 600
+    del tasks[:]
+    for index in range(1500):
+        task = tasks.add()
+        task.CopyFrom(template)
+        task.task_id.value = task.name = f"bulk-{index}"
+    assert len(call.SerializeToString()) > 1024 * 1024
+    assert (await framework.call(call)).status == 202
+    error = await framework.wait_update("bulk-1499", mpb.TASK_ERROR)  # 2 cpus run out long before
+    assert "more resources" in error.message
