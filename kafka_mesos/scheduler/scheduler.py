@@ -108,12 +108,10 @@ class Scheduler:
         config: SchedulerConfig,
         *,
         clock: Callable[[], float] = time.time,
-        place: Callable[..., Any] | None = None,
     ) -> None:
         self.cluster = cluster
         self.config = config
         self.clock = clock
-        self._place = place
         self._caller: Caller | None = None
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
