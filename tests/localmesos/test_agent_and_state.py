@@ -271,3 +271,16 @@ async def test_master_failover_keeps_tasks_for_the_returning_framework(
     kill.kill.task_id.value = "survivor"
     await framework.call(kill)
     await framework.wait_update("survivor", mpb.TASK_KILLED)
+
+
+async def test_one_process_hosts_200_agents(tmp_path: Path, http: aiohttp.ClientSession) -> None:
+    async with LocalMesos(fast_config(tmp_path, agents=200)) as mesos:
+        assert len({a.port for a in mesos.agents}) == 200
+        framework = RawFramework(mesos.master_url, codec.JSON, http)
+        try:
+            await framework.subscribe(framework_info())
+            offers = await framework.wait_offers()
+            assert len(offers) == 200 and len({o.agent_id.value for o in offers}) == 200
+            assert {o.url.address.port for o in offers} == {a.port for a in mesos.agents}
+        finally:
+            await framework.close_stream()
