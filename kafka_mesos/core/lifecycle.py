@@ -13,10 +13,13 @@ from dataclasses import dataclass, replace
 from kafka_mesos.core.failover import DEFAULT_STABLE_AFTER, record_failure, record_stop
 from kafka_mesos.core.matching import LaunchDecision
 from kafka_mesos.core.model import (
+    TASK_GONE,
     TASK_KILLING,
+    TASK_LOST,
     TASK_RUNNING,
     TASK_STAGING,
     TASK_STARTING,
+    TASK_UNKNOWN,
     TERMINAL_STATES,
     Broker,
     Task,
@@ -90,6 +93,8 @@ def on_status(broker: Broker, task_id: str, state: str, reason: str | None, mess
         asked = task.stopping or not broker.active
         if asked:
             return record_stop(broker, now), actions
+        if never_reached_mesos(task, state, reason):
+            return launch_lost(broker, now, message), actions
         detail = _failure_text(state, reason, message)
         return record_failure(broker, now, detail, stable_after), actions
 
@@ -124,6 +129,24 @@ def on_status(broker: Broker, task_id: str, state: str, reason: str | None, mess
     if state == TASK_KILLING and not task.stopping:
         updated = updated.with_event(now, "killing", message or "")
     return updated, actions
+
+
+UNKNOWN_TO_MESOS = frozenset({TASK_LOST, TASK_GONE, TASK_UNKNOWN})
+
+
+def never_reached_mesos(task: Task, state: str, reason: str | None) -> bool:
+    """Reconciliation says Mesos does not know a task we only ever saw as STAGING: its launch was persisted
+    but the ACCEPT never reached Mesos (the scheduler died in between, or the master lost it)."""
+    return (reason == REASON_RECONCILIATION and state in UNKNOWN_TO_MESOS and task.state == TASK_STAGING
+            and task.running_since is None)
+
+
+def launch_lost(broker: Broker, now: float, message: str | None) -> Broker:
+    """Forget a task that never reached Mesos and launch again at once: nothing ran, so no failure is
+    counted and stickiness does not change."""
+    assert broker.task is not None
+    updated = replace(broker, task=None, last_task_id=broker.task.task_id)
+    return updated.with_event(now, "launch-lost", message or "unknown to Mesos")
 
 
 def _failure_text(state: str, reason: str | None, message: str | None) -> str:
