@@ -38,6 +38,7 @@ from kafka_mesos.kafka.topics import (
     Topic,
     TopicBackend,
     TopicExists,
+    TopicMarkedForDeletion,
     check_topic_name,
 )
 
@@ -162,6 +163,31 @@ class TopicService:
         for topic in topics:
             await self.backend.set_config(topic.name, config)
         return {"topics": [topic_json(Topic(t.name, t.partitions, config, t.states)) for t in topics]}
+
+    async def delete(self, params: Params) -> Json:
+        """Mark topics for deletion; Kafka's controller deletes them (brokers need delete.topic.enable)."""
+        topics = await self._existing(params.require("topic"))
+        for topic in topics:
+            try:
+                await self.backend.delete_topic(topic.name)
+            except TopicMarkedForDeletion as e:
+                raise ApiError(str(e), "topic") from None
+        return {"topics": [topic_json(t) for t in topics]}
+
+    async def partitions(self, params: Params) -> Json:
+        """mesos/kafka's partition list: per topic, each partition's replicas, ISR, leader and expected
+        (preferred) leader; -1 when there is no leader or no state yet."""
+        topics = await self._existing(params.require("topic"))
+        answer: Json = {}
+        for topic in topics:
+            rows = []
+            for p, replicas in sorted(topic.partitions.items()):
+                state = topic.states.get(p)
+                rows.append({"id": p, "replicas": replicas, "isr": list(state.isr) if state else [],
+                             "leader": state.leader if state else -1,
+                             "expectedLeader": replicas[0] if replicas else -1})
+            answer[topic.name] = rows
+        return answer
 
     # ---- rebalance -------------------------------------------------------------------------------------
 

@@ -30,6 +30,7 @@ _OPERATIONS: dict[str, tuple[str, tuple[ParamSpec, ...]]] = {
     "add": ("Add topics",
             (_TOPIC, _BROKER, _PARTITIONS, _REPLICAS, _OPTIONS, _FIXED_START, _START_PARTITION)),
     "update": ("Update topics' config overrides", (_TOPIC, _OPTIONS)),
+    "delete": ("Mark topics for deletion (Kafka's controller deletes them)", (_TOPIC,)),
     "rebalance": ("Rebalance topics over brokers (no topic: status)",
                   (_TOPIC, _BROKER, ParamSpec("replicas", "integer", "new replication factor (-1 keep)",
                                               default="-1"),
@@ -60,13 +61,15 @@ def _unavailable(operation: str) -> Handler:
 
 def _handlers(service: TopicService | None) -> dict[str, Handler]:
     if service is None:
-        return {op: _unavailable(op) for op in ("list", "add", "update", "rebalance", "realign", "g1")}
+        return {op: _unavailable(op)
+                for op in ("list", "add", "update", "delete", "rebalance", "realign", "g1", "partitions")}
 
     async def realign(params: Params) -> dict[str, Any]:
         return await service.rebalance(params, realign=True)
 
     return {"list": service.list_topics, "add": service.add, "update": service.update,
-            "rebalance": service.rebalance, "realign": realign, "g1": service.g1_rebalance}
+            "delete": service.delete, "rebalance": service.rebalance, "realign": realign,
+            "g1": service.g1_rebalance, "partitions": service.partitions}
 
 
 def _g1_single(handler: Handler) -> Handler:
@@ -93,6 +96,9 @@ def topic_routes(service: TopicService | None = None) -> list[Route]:
         for op, (summary, params) in _G1_OPERATIONS.items()
     ]
     routes.append(rebalance_route(handlers["g1"]))
+    routes.append(Route("/api/partition/list", "Partitions of topics: replicas, ISR, leader, expected leader",
+                        (ParamSpec("topic", "expr", "topic expression", required=True, example="t1"),),
+                        handlers["partitions"], "topic"))
     return routes
 
 

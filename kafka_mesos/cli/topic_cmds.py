@@ -149,6 +149,41 @@ def topic_update(expr: str, options: str, api: str | None, as_json: bool) -> Non
     _show_topics(answer, "updated", as_json)
 
 
+@click.command("delete", cls=CompatCommand, epilog=TOPIC_EXPR_HELP)
+@click.argument("expr", metavar="<topic-expr>")
+@api_option
+@json_option
+def topic_delete(expr: str, api: str | None, as_json: bool) -> None:
+    """Delete topics (Kafka's brokers need delete.topic.enable=true)."""
+    _show_topics(_call("delete", api, {"topic": expr}), "deleted", as_json)
+
+
+@click.command("partitions", cls=CompatCommand, epilog=TOPIC_EXPR_HELP)
+@click.argument("expr", metavar="[<topic-expr>]", required=False, default="*")
+@api_option
+@json_option
+def topic_partitions(expr: str, api: str | None, as_json: bool) -> None:
+    """Partitions of topics: leader, expected (preferred) leader, replicas; `!` marks a partition whose
+    ISR lacks replicas, `*` the replicas outside the ISR."""
+    answer = client_for(api).call("api/partition/list", {"topic": expr})
+    if as_json:
+        print_json(answer)
+        return
+    if not answer:
+        click.echo("topic not found")
+        return
+    for topic, rows in answer.items():
+        click.echo(topic)
+        click.echo("  part | leader | expected | brokers (*not-isr)")
+        for row in rows:
+            isr = set(row.get("isr") or [])
+            replicas = row.get("replicas") or []
+            mark = "!" if set(replicas) != isr else " "
+            brokers = ", ".join(("" if b in isr else "*") + str(b) for b in replicas)
+            leaders = f"{row['leader']:>6} | {row['expectedLeader']:>8}"
+            click.echo(f"{mark} {row['id']:>4} | {leaders} | [{brokers}]")
+
+
 def _rebalance_command(name: str, realign: bool) -> click.Command:
     @click.command(name, cls=CompatCommand, epilog=TOPIC_EXPR_HELP)
     @click.argument("expr", metavar="<topic-expr>|status", required=False)
@@ -186,8 +221,8 @@ def topic_group() -> None:
     """Topic management commands."""
 
 
-for _command in (topic_list, topic_add, topic_update, _rebalance_command("rebalance", False),
-                 _rebalance_command("realign", True)):
+for _command in (topic_list, topic_add, topic_update, topic_delete, topic_partitions,
+                 _rebalance_command("rebalance", False), _rebalance_command("realign", True)):
     topic_group.add_command(_command)
 
 

@@ -24,6 +24,7 @@ TOPIC_CONFIG_PATH = "/config/topics"
 CONFIG_CHANGES_PATH = "/config/changes"
 CONFIG_CHANGE_PREFIX = "/config/changes/config_change_"
 REASSIGN_PATH = "/admin/reassign_partitions"
+DELETE_TOPICS_PATH = "/admin/delete_topics"
 
 PartitionKey = tuple[str, int]
 """(topic, partition)."""
@@ -146,6 +147,12 @@ class TopicExists(Exception):
         self.name = name
 
 
+class TopicMarkedForDeletion(Exception):
+    def __init__(self, name: str) -> None:
+        super().__init__(f"Topic {name} is already marked for deletion")
+        self.name = name
+
+
 class ReassignmentRunning(Exception):
     """A reassignment is in progress (the znode exists); ``pending`` is what it still moves."""
 
@@ -174,6 +181,10 @@ class TopicBackend(Protocol):
 
     async def set_config(self, name: str, config: Mapping[str, str]) -> None:
         """Replace the topic's whole override set and notify the brokers."""
+        ...
+
+    async def delete_topic(self, name: str) -> None:
+        """Ask Kafka to delete the topic (its controller does it). Raises TopicMarkedForDeletion."""
         ...
 
     async def reassignment(self) -> dict[PartitionKey, list[int]] | None:
@@ -285,6 +296,14 @@ class ZkTopicBackend:
         await self._ensure(CONFIG_CHANGES_PATH)
         await self.zk.run(partial(self.zk.client.create_async, self._path(CONFIG_CHANGE_PREFIX),
                                   encode_config_change(f"topics/{name}"), sequence=True))
+
+    async def delete_topic(self, name: str) -> None:
+        await self._ensure(DELETE_TOPICS_PATH)
+        try:
+            marker = self._path(f"{DELETE_TOPICS_PATH}/{name}")
+            await self.zk.run(partial(self.zk.client.create_async, marker))
+        except NodeExistsError:
+            raise TopicMarkedForDeletion(name) from None
 
     async def reassignment(self) -> dict[PartitionKey, list[int]] | None:
         try:

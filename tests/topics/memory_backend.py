@@ -14,7 +14,14 @@ from aiohttp import web
 
 from kafka_mesos.api.app import build_app
 from kafka_mesos.api.control import IdleControl
-from kafka_mesos.kafka.topics import PartitionKey, PartitionState, ReassignmentRunning, Topic, TopicExists
+from kafka_mesos.kafka.topics import (
+    PartitionKey,
+    PartitionState,
+    ReassignmentRunning,
+    Topic,
+    TopicExists,
+    TopicMarkedForDeletion,
+)
 from tests.api.support import open_cluster
 
 
@@ -28,6 +35,8 @@ class MemoryTopics:
         self.misplace = False
         """Complete partitions onto other brokers than asked (Kafka would report them as errors)."""
         self.config_changes: list[str] = []
+        self.deleted: list[str] = []
+        """Topics marked for deletion (nothing deletes them here)."""
 
     async def topic_names(self) -> list[str]:
         return sorted(self.topics)
@@ -49,6 +58,11 @@ class MemoryTopics:
     async def set_config(self, name: str, config: Mapping[str, str]) -> None:
         self.topics[name] = replace(self.topics[name], config=dict(config))
         self.config_changes.append(f"topics/{name}")
+
+    async def delete_topic(self, name: str) -> None:
+        if name in self.deleted:
+            raise TopicMarkedForDeletion(name)
+        self.deleted.append(name)
 
     async def reassignment(self) -> dict[PartitionKey, list[int]] | None:
         if self.pending is not None:

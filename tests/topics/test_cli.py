@@ -71,3 +71,22 @@ def test_timeout_is_an_error_with_the_state(run: Run, server: ServedTopics) -> N
     assert second.exit_code == 1 and "in progress" in second.output
     status = run("topic", "rebalance", "status")
     assert status.output.startswith("Rebalance running")
+
+
+def test_partitions_table_and_delete(run: Run, server: ServedTopics) -> None:
+    run("topic", "add", "t1", "--partitions", "2", "--replicas", "2", "--broker", "0,1",
+        "--fixedStartIndex", "0")
+    server.backend.topics["t1"].states[1] = PartitionState(1, (1,))
+    table = run("topic", "partitions", "t1")
+    assert table.exit_code == 0, table.output
+    assert table.output.splitlines() == [
+        "t1",
+        "  part | leader | expected | brokers (*not-isr)",
+        "     0 |      0 |        0 | [0, 1]",
+        "!    1 |      1 |        1 | [1, *0]",
+    ]
+    deleted = run("topic", "delete", "t1")
+    assert deleted.exit_code == 0 and "deleted" in deleted.output
+    assert server.backend.deleted == ["t1"]
+    again = run("topic", "delete", "t1")
+    assert again.exit_code == 1 and "already marked for deletion" in again.output

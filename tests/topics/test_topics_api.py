@@ -198,3 +198,27 @@ async def test_without_zookeeper_topic_routes_say_why(tmp_path: Path) -> None:
                 assert "--zk" in (await response.json())["error"]
     finally:
         await cluster.close()
+
+
+async def test_partitions_and_delete(api: TopicApi) -> None:
+    await api.start_brokers(range(2))
+    await api.ok("/api/topic/add", topic="d1", partitions=2, replicas=2, fixedStartIndex=0)
+
+    async def states_written() -> dict[str, Any] | None:
+        rows = (await api.ok("/api/partition/list", topic="d1"))["d1"]
+        return rows if all(r["leader"] >= 0 for r in rows) else None
+
+    rows = await wait_until_async(states_written, timeout=30, interval=0.1, message="partition states")
+    assert rows == [{"id": 0, "replicas": [0, 1], "isr": [0, 1], "leader": 0, "expectedLeader": 0},
+                    {"id": 1, "replicas": [1, 0], "isr": [1, 0], "leader": 1, "expectedLeader": 1}]
+    deleted = await api.ok("/api/topic/delete", topic="d1")
+    assert [t["name"] for t in deleted["topics"]] == ["d1"]
+
+    def gone() -> bool:
+        marked = api.zk.exists("/admin/delete_topics/d1")
+        return api.zk.exists("/brokers/topics/d1") is None and marked is None
+
+    await wait_until_async(gone, timeout=30, interval=0.1, message="controller deleted d1")
+    assert api.zk.exists("/config/topics/d1") is None
+    status, body = await api.post("/api/topic/delete", topic="d1")
+    assert status == 400 and body["field"] == "topic"

@@ -7,11 +7,12 @@ $LOG_DIR/server.log including the heap given in KAFKA_HEAP_OPTS, and on SIGTERM 
 It never listens beyond loopback: an empty listener host binds 127.0.0.1.
 
 Controller: the stand-in that wins /controller (ephemeral, Kafka's JSON) acts as Kafka's controller does in
-ZooKeeper mode: it creates missing partition state znodes (leader = first live replica, ISR = live replicas)
-and applies /admin/reassign_partitions one partition at a time, every `standin.reassign.partition.ms`
-(property, or env STANDIN_REASSIGN_PARTITION_MS; default 100) milliseconds: it rewrites
-/brokers/topics/<t> and the partition state, rewrites the znode with what is still pending and deletes it
-when nothing is left. A partition whose new replicas are not all registered waits (as with Kafka).
+ZooKeeper mode: it creates missing partition state znodes (leader = first live replica, ISR = live replicas),
+deletes topics marked in /admin/delete_topics, and applies /admin/reassign_partitions one partition at a
+time, every `standin.reassign.partition.ms` (property, or env STANDIN_REASSIGN_PARTITION_MS; default 100)
+milliseconds: it rewrites /brokers/topics/<t> and the partition state, rewrites the znode with what is still
+pending and deletes it when nothing is left. A partition whose new replicas are not all registered waits
+(as with Kafka).
 """
 
 import json
@@ -202,6 +203,7 @@ class Controller:
                     self.active = False
                     continue
                 self.create_missing_states()
+                self.delete_marked_topics()
                 if time.monotonic() >= next_move and self.move_one():
                     next_move = time.monotonic() + self.pace
             except Exception as exc:  # a broker keeps running when a controller step fails
@@ -254,6 +256,16 @@ class Controller:
                 if self.zk.exists(f"/brokers/topics/{topic}/partitions/{partition}/state") is None:
                     live = self.live() if live is None else live
                     self.write_state(topic, partition, replicas, live)
+
+    def delete_marked_topics(self):
+        """As Kafka's controller with delete.topic.enable=true: partitions, topic node, config, marker."""
+        for topic in self.zk.get_children("/admin/delete_topics"):
+            if self.zk.exists(f"/brokers/topics/{topic}"):
+                self.zk.delete(f"/brokers/topics/{topic}", recursive=True)
+            if self.zk.exists(f"/config/topics/{topic}"):
+                self.zk.delete(f"/config/topics/{topic}")
+            self.zk.delete(f"/admin/delete_topics/{topic}")
+            self.log("INFO", f"[Controller id={self.broker_id}] deleted topic {topic}")
 
     def move_one(self):
         """Apply the first pending partition whose new replicas are all live; True when one moved."""
