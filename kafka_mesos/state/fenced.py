@@ -25,6 +25,14 @@ class FencedStore(Store):
         self.description = inner.description
         self.refused = 0
         """Writes refused so far (tests and /health look at it)."""
+        self._writing = 0
+        if hasattr(inner, "write_guard"):  # the ZooKeeper store: its retries are fenced too
+            inner.write_guard = self._guard
+
+    def _guard(self) -> None:
+        # Only our own writes: the repairs a reader makes (rolling back a dead writer's batch) stay allowed.
+        if self._writing:
+            self._check("sending a transaction")
 
     def _check(self, what: str) -> None:
         if not self.may_write():
@@ -42,11 +50,19 @@ class FencedStore(Store):
 
     async def put_brokers(self, writes: Sequence[BrokerWrite]) -> NewVersions:
         self._check(f"writing broker(s) {', '.join(str(w.id) for w in writes)}")
-        return await self.inner.put_brokers(writes)
+        self._writing += 1
+        try:
+            return await self.inner.put_brokers(writes)
+        finally:
+            self._writing -= 1
 
     async def set_framework_id(self, framework_id: str | None) -> None:
         self._check("setting the framework id")
-        await self.inner.set_framework_id(framework_id)
+        self._writing += 1
+        try:
+            await self.inner.set_framework_id(framework_id)
+        finally:
+            self._writing -= 1
 
     async def healthy(self) -> bool:
         return await self.inner.healthy()

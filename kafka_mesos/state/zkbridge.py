@@ -171,8 +171,10 @@ class ZkBridge:
             return False
         return True
 
-    async def run(self, start: Callable[[], Any]) -> Any:
-        """Await a kazoo request: `start()` must return kazoo's IAsyncResult (e.g. `client.get_async(p)`)."""
+    def submit(self, start: Callable[[], Any]) -> asyncio.Future[Any]:
+        """Send a kazoo request now (`start()` returns kazoo's IAsyncResult, e.g. `client.get_async(p)`)
+        and return a future for its outcome. Requests submitted one after the other reach ZooKeeper in
+        that order."""
         future: asyncio.Future[Any] = self.loop.create_future()
         result = start()
 
@@ -185,7 +187,11 @@ class ZkBridge:
                 future.set_exception(e)
 
         result.rawlink(lambda done: self._call_on_loop(settle, done))
-        return await future
+        return future
+
+    async def run(self, start: Callable[[], Any]) -> Any:
+        """Await one kazoo request (see `submit`)."""
+        return await self.submit(start)
 
     async def run_many(self, starts: list[Callable[[], Any]]) -> list[Any]:
         """Pipeline many requests (all sent before any answer is awaited); results or exceptions in order."""

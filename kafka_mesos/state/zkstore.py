@@ -125,6 +125,9 @@ class ZkStore(Store):
         self._marker_hint: int | None = None
         """Version of the change marker after our last write: saves a read per write (if someone else
         wrote since, the transaction's version check fails and the marker is read again)."""
+        self.write_guard: Callable[[], None] | None = None
+        """Called right before every transaction is sent (retries too); raises to stop it. Leader
+        election sets it, so that no retry goes out after leadership ended (e.g. in a new session)."""
 
     # ------------------------------------------------------------------ paths
 
@@ -254,6 +257,8 @@ class ZkStore(Store):
     async def _commit(self, tx: TransactionRequest, what: str, deadline: float) -> list[Any]:
         """Send one transaction; connection trouble while in flight raises `_Ambiguous`."""
         await self._await_connection(deadline, what)
+        if self.write_guard is not None:
+            self.write_guard()
         lost_before = self.bridge.sessions_lost
         remaining = deadline - asyncio.get_running_loop().time()
         try:
@@ -532,6 +537,18 @@ class ZkStore(Store):
         must_read = [w.id for w in ordered if w.expected_version is not None]
         if must_read:
             current.update(await self._current(must_read, deadline))
+        # ... but their absence is checked up front with one listing (cheap even for 10,000 brokers), so
+        # that a batch bound to fail is refused before anything is written: a rollback restores the data
+        # of what it undoes, but the versions of those records move on.
+        if len(must_read) < len(ordered):
+            names = await self._read(
+                "listing brokers",
+                partial(self.bridge.client.get_children_async, f"{self.root}/brokers"),
+                deadline,
+            )
+            for broker_id in {int(name) for name in names if name.isdigit()} & current.keys():
+                if current[broker_id][1] is None:
+                    current[broker_id] = (None, -1)  # exists: fails the check below
         for write in ordered:
             expected = write.expected_version
             if expected is not ANY and expected != current[write.id][1]:
@@ -539,66 +556,124 @@ class ZkStore(Store):
         chunks = self._chunks(ordered, encoded, current)
         txid = uuid.uuid4().hex
         owner = f"{self.root}/owners/{txid}"
-        client = self.bridge.client
         self._remember_own(txid)
-        new_versions: NewVersions = {}
+        transactions: list[TransactionRequest] = []
+        chunk_ops: list[tuple[int, list[BrokerWrite]]] = []  # per chunk: header operations, broker writes
         for index, chunk in enumerate(chunks):
-            tx = client.transaction()
+            tx = self.bridge.client.transaction()
             if index == 0:
                 marker = {"tx": txid, "batch": {"id": txid, "owner": owner}}
                 tx.set_data(self.changes_path, _encode(marker), version=changes.version)
                 tx.create(owner, txid.encode(), ephemeral=True)
             else:
-                tx.check(owner, 0)
-            header_ops = len(tx.operations)
-            op_writes: list[BrokerWrite] = []
-            undo = []
-            for write in chunk:
-                old_data, old_version = current[write.id]
-                path = self.broker_path(write.id)
-                new_data = encoded[write.id]
-                if new_data is None:
-                    if old_version is None:
-                        continue
-                    add_delete(tx, path, old_version)
-                    undo.append([write.id, "deleted", (old_data or b"").decode()])
-                elif old_version is None:
-                    add_create(tx, path, new_data)
-                    undo.append([write.id, "created", None])
-                else:
-                    add_set(tx, path, new_data, old_version)
-                    undo.append([write.id, "updated", (old_data or b"").decode()])
-                op_writes.append(write)
-            tx.create(f"{self.root}/batch-undo/{index:06d}", json.dumps(undo).encode())
-            try:
-                results = await self._commit(tx, f"writing batch chunk {index + 1}/{len(chunks)}", deadline)
-            except _Ambiguous as e:
-                return await self._abort_batch(e, txid, owner, ordered, deadline)
+                tx.check(owner, 0)  # fails once the batch was rolled back or our session ended
+            chunk_ops.append((len(tx.operations), self._add_chunk(tx, index, chunk, encoded, current)))
+            transactions.append(tx)
+        # All chunks are sent at once (ZooKeeper applies them in order); each one is all or nothing
+        # and carries its own undo record, so any mix of applied and failed chunks can be rolled back.
+        try:
+            outcomes = await self._commit_all(transactions, "writing a batch", deadline)
+        except StoreUnavailable:
+            self._abandoned_owners.add(owner)  # our session may live on: roll it back ourselves later
+            raise
+        trouble = next((o for o in outcomes if isinstance(o, _Ambiguous)), None)
+        if trouble is not None:
+            return await self._abort_batch(trouble, txid, owner, ordered, deadline)
+        for index, results in enumerate(outcomes):
+            assert isinstance(results, list)
             failed = _failed_index(results)
-            if failed is not None:
-                culprit = op_writes[failed - header_ops] if header_ops <= failed < len(results) - 1 else None
-                if index > 0 and failed == 0:  # our owner node is gone: the session expired mid-batch
-                    await self._settled_changes(deadline)  # takes the batch over and rolls it back
-                    raise StoreUnavailable(
-                        "ZooKeeper session expired during a batch write; nothing was changed"
-                    )
-                if index > 0:
-                    await self._rollback(owner, changes.version + 1, deadline)
+            if failed is None:
+                continue
+            if index == 0:  # nothing applied: the marker moved, or a record exists that must not
+                culprit = self._culprit(chunk_ops[0], failed, len(results))
                 if culprit is not None and culprit.expected_version is not ANY:
                     raise await self._conflict(culprit, deadline)
-                if index > 0:
-                    raise ConflictError("the store changed during a batch write; nothing was changed")
-                raise _Retry()  # nothing applied: the marker moved meanwhile
-            if index == 0:
-                self._own_versions.add(changes.version + 1)
-            for write in chunk:
-                old_version = current[write.id][1]
-                if encoded[write.id] is None:
-                    new_versions[write.id] = None
-                else:
-                    new_versions[write.id] = 0 if old_version is None else old_version + 1
+                raise _Retry()
+            if failed == 0:  # our owner node is gone: the session expired in the middle of the batch
+                await self._settled_changes(deadline)  # takes the batch over and rolls it back
+                raise StoreUnavailable("ZooKeeper session expired during a batch write; nothing was changed")
+            await self._rollback(owner, changes.version + 1, deadline)
+            culprit = self._culprit(chunk_ops[index], failed, len(results))
+            if culprit is not None and culprit.expected_version is not ANY:
+                raise await self._conflict(culprit, deadline)
+            raise ConflictError("the store changed during a batch write; nothing was changed")
+        self._own_versions.add(changes.version + 1)
         await self._close_batch(owner, len(chunks), txid, changes.version + 1, deadline, ordered)
+        new_versions: NewVersions = {}
+        for write in ordered:
+            old_version = current[write.id][1]
+            if encoded[write.id] is None:
+                new_versions[write.id] = None
+            else:
+                new_versions[write.id] = 0 if old_version is None else old_version + 1
         return new_versions
+
+    def _add_chunk(
+        self,
+        tx: TransactionRequest,
+        index: int,
+        chunk: list[BrokerWrite],
+        encoded: dict[int, bytes | None],
+        current: dict[int, tuple[bytes | None, int | None]],
+    ) -> list[BrokerWrite]:
+        """Add a chunk's broker operations and its undo record to `tx`; returns the writes in op order."""
+        op_writes: list[BrokerWrite] = []
+        undo: list[list[Any]] = []
+        for write in chunk:
+            old_data, old_version = current[write.id]
+            path = self.broker_path(write.id)
+            new_data = encoded[write.id]
+            if new_data is None:
+                if old_version is None:
+                    continue
+                add_delete(tx, path, old_version)
+                undo.append([write.id, "deleted", (old_data or b"").decode()])
+            elif old_version is None:
+                add_create(tx, path, new_data)
+                undo.append([write.id, "created", None])
+            else:
+                add_set(tx, path, new_data, old_version)
+                undo.append([write.id, "updated", (old_data or b"").decode()])
+            op_writes.append(write)
+        tx.create(f"{self.root}/batch-undo/{index:06d}", json.dumps(undo).encode())
+        return op_writes
+
+    @staticmethod
+    def _culprit(ops: tuple[int, list[BrokerWrite]], failed: int, op_count: int) -> BrokerWrite | None:
+        header_ops, op_writes = ops
+        return op_writes[failed - header_ops] if header_ops <= failed < op_count - 1 else None
+
+    async def _commit_all(
+        self, transactions: list[TransactionRequest], what: str, deadline: float
+    ) -> list[list[Any] | _Ambiguous]:
+        """Send transactions back to back, in order; each outcome is its results, or `_Ambiguous`."""
+        await self._await_connection(deadline, what)
+        if self.write_guard is not None:
+            self.write_guard()
+        lost_before = self.bridge.sessions_lost
+        futures = [self.bridge.submit(tx.commit_async) for tx in transactions]
+        outcomes: list[list[Any] | _Ambiguous] = []
+        try:
+            for future in futures:
+                remaining = deadline - asyncio.get_running_loop().time()
+                try:
+                    outcomes.append(await asyncio.wait_for(asyncio.shield(future), max(remaining, 0.001)))
+                except SessionExpiredError as e:
+                    outcomes.append(_Ambiguous(e, session_lost=True))
+                except TRANSIENT as e:
+                    outcomes.append(_Ambiguous(e, session_lost=self.bridge.sessions_lost != lost_before))
+        except TimeoutError as e:
+            # Chunks still queued may arrive later: they check the owner node, which is gone by then.
+            raise StoreUnavailable(
+                f"ZooKeeper {self.hosts} did not answer while {what}; nothing of it is visible and it will "
+                "be rolled back when the store is next used"
+            ) from e
+        except ZookeeperStoppedError as e:
+            raise StoreUnavailable(f"{self.description} is closed") from e
+        finally:
+            for future in futures:  # nobody will look at these any more
+                future.add_done_callback(lambda f: f.cancelled() or f.exception())
+        return outcomes
 
     def _chunks(
         self,
@@ -639,8 +714,11 @@ class ZkStore(Store):
         except _Ambiguous as e:
             await self._abort_batch(e, txid, owner, writes, deadline)
             return
-        if _failed_index(results) is not None:
-            raise StoreUnavailable(f"could not close batch {txid}: {results!r}; it will be rolled back")
+        if _failed_index(results) is not None:  # our owner node is gone: the session expired
+            await self._settled_changes(deadline)  # takes the batch over and rolls it back
+            raise StoreUnavailable(
+                "ZooKeeper session expired before a batch write was closed; nothing was changed"
+            )
         self._own_versions.add(marker_version + 1)
 
     async def _abort_batch(
@@ -690,39 +768,49 @@ class ZkStore(Store):
         self._marker_hint = None
         client = self.bridge.client
         undo_dir = f"{self.root}/batch-undo"
-        names = await self._read(
-            "listing undo records", partial(client.get_children_async, undo_dir), deadline
-        )
-        for name in sorted(names, reverse=True):
-            raw, _ = await self._read(
-                "reading an undo record", partial(client.get_async, f"{undo_dir}/{name}")
+        while True:
+            names = await self._read(
+                "listing undo records", partial(client.get_children_async, undo_dir), deadline
             )
+            for name in sorted(names, reverse=True):
+                await self._undo_chunk(owner, f"{undo_dir}/{name}", deadline)
+            txid = uuid.uuid4().hex
             tx = client.transaction()
-            tx.check(owner, 0)
-            for broker_id, action, old in json.loads(raw):
-                path = self.broker_path(int(broker_id))
-                if action == "created":
-                    tx.delete(path)
-                elif action == "updated":
-                    tx.set_data(path, old.encode())
-                else:
-                    tx.create(path, old.encode())
-            tx.delete(f"{undo_dir}/{name}")
+            # Deleting and re-creating the undo directory fails if a chunk that was still on its way
+            # arrived meanwhile (it has an undo record): then that one is undone too.
+            tx.delete(undo_dir)
+            tx.create(undo_dir, b"")
+            tx.delete(owner)
+            tx.set_data(self.changes_path, _encode({"tx": txid, "batch": None}), version=marker_version)
+            self._remember_own(txid)
             try:
-                results = await self._commit(tx, "rolling back a batch", deadline)
+                results = await self._commit(tx, "closing a rolled-back batch", deadline)
             except _Ambiguous as e:
-                raise StoreUnavailable("connection lost rolling back a batch; it will be resumed") from e
-            if (failed := _failed_index(results)) is not None:
-                raise StoreUnavailable(f"cannot roll back batch chunk {name}: {results[failed]!r}")
-        txid = uuid.uuid4().hex
+                raise StoreUnavailable("connection lost while closing a rolled-back batch") from e
+            failed = _failed_index(results)
+            if failed is None:
+                self._own_versions.add(marker_version + 1)
+                return
+            if failed != 0:
+                raise StoreUnavailable(f"cannot close rolled-back batch: {results[failed]!r}")
+
+    async def _undo_chunk(self, owner: str, undo_path: str, deadline: float) -> None:
+        client = self.bridge.client
+        raw, _ = await self._read("reading an undo record", partial(client.get_async, undo_path), deadline)
         tx = client.transaction()
-        tx.delete(owner)
-        tx.set_data(self.changes_path, _encode({"tx": txid, "batch": None}), version=marker_version)
-        self._remember_own(txid)
+        tx.check(owner, 0)
+        for broker_id, action, old in json.loads(raw):
+            path = self.broker_path(int(broker_id))
+            if action == "created":
+                add_delete(tx, path, -1)
+            elif action == "updated":
+                add_set(tx, path, old.encode(), -1)
+            else:
+                add_create(tx, path, old.encode())
+        tx.delete(undo_path)
         try:
-            results = await self._commit(tx, "closing a rolled-back batch", deadline)
+            results = await self._commit(tx, "rolling back a batch", deadline)
         except _Ambiguous as e:
-            raise StoreUnavailable("connection lost while closing a rolled-back batch") from e
-        if _failed_index(results) is not None:
-            raise StoreUnavailable(f"cannot close rolled-back batch: {results!r}")
-        self._own_versions.add(marker_version + 1)
+            raise StoreUnavailable("connection lost rolling back a batch; it will be resumed") from e
+        if (failed := _failed_index(results)) is not None:
+            raise StoreUnavailable(f"cannot roll back batch chunk {undo_path}: {results[failed]!r}")

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import pytest
 from kazoo.client import KazooClient
@@ -129,15 +130,47 @@ async def test_batch_of_10000_brokers_is_chunked_and_complete(store: ZkStore) ->
 
 
 @pytest.mark.usefixtures("small_transactions")
-async def test_chunked_batch_with_a_late_conflict_changes_nothing(store: ZkStore) -> None:
+async def test_chunked_batch_bound_to_conflict_is_refused_before_writing(store: ZkStore) -> None:
     await store.put_brokers([BrokerWrite(i, record(i), None) for i in (3, 40)])
     before = await store.load()
     writes = [BrokerWrite(i, record(i, new=True), ANY) for i in range(3)]
     writes += [BrokerWrite(i, record(i, new=True), None) for i in range(4, 40)]
-    writes += [BrokerWrite(40, record(40, new=True), None)]  # exists: fails in the last chunk
-    with pytest.raises(ConflictError, match="broker 40"):
+    writes += [BrokerWrite(40, record(40, new=True), None)]  # exists already
+    with pytest.raises(ConflictError, match="broker 40: expected no record, found version 0"):
         await store.put_brokers(writes)
-    assert await store.load() == before
+    assert await store.load() == before  # versions included: nothing was written
+
+
+@pytest.mark.usefixtures("small_transactions")
+async def test_a_racing_writer_makes_a_late_chunk_fail_and_the_batch_is_rolled_back(
+    store: ZkStore, zk_chroot: ZkChroot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await store.put_brokers([BrokerWrite(i, record(i), None) for i in range(3)])
+    before = await store.load()
+    real_commit_all = store._commit_all
+
+    async def someone_creates_broker_39_first(*args: Any) -> Any:
+        client = raw_client(zk_chroot.connect_string)
+        try:
+            client.create("/kafka-mesos/brokers/39", b'{"id": 39}')
+        finally:
+            client.stop()
+            client.close()
+        return await real_commit_all(*args)
+
+    monkeypatch.setattr(store, "_commit_all", someone_creates_broker_39_first)
+    writes = [BrokerWrite(i, record(i, new=True), 0) for i in range(3)]
+    writes += [BrokerWrite(i, record(i, new=True), None) for i in range(3, 40)]
+    with pytest.raises(ConflictError, match="broker 39: expected no record, found version 0"):
+        await store.put_brokers(writes)
+    after = await store.load()
+    # every chunk that went through was undone: the data is as before (plus the racer's broker 39);
+    # the versions of the undone records moved on
+    assert {i: v.data for i, v in after.brokers.items()} == {
+        **{i: v.data for i, v in before.brokers.items()},
+        39: {"id": 39},
+    }
+    assert all(after.brokers[i].version > before.brokers[i].version for i in range(3))
 
 
 @pytest.mark.usefixtures("small_transactions")
@@ -297,26 +330,24 @@ async def test_session_expiry_during_writes(zk_server: ZooKeeperServer, zk_chroo
 
 
 @pytest.mark.usefixtures("small_transactions")
-async def test_session_expiry_in_the_middle_of_a_chunked_batch_changes_nothing(
+async def test_session_expiry_before_a_chunked_batch_is_closed_changes_nothing(
     zk_server: ZooKeeperServer, zk_chroot: ZkChroot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     store = ZkStore(zk_chroot.connect_string, "/km", session_timeout=4.0)
     await store.open()
-    real_commit = store._commit
-    commits = 0
+    real_close = store._close_batch
+    expired: list[bool] = []
 
-    async def commit_after_expiry(*args: object) -> list[object]:
-        nonlocal commits
-        commits += 1
-        if commits == 2:  # the first chunk is written, the batch is open
+    async def expire_then_close(*args: Any) -> None:
+        if not expired:  # every chunk is written, the batch is still open
             await asyncio.to_thread(expire_session, store.bridge.client, zk_server)
-        return await real_commit(*args)  # type: ignore[arg-type]
+            expired.append(True)
+        await real_close(*args)
 
-    monkeypatch.setattr(store, "_commit", commit_after_expiry)
+    monkeypatch.setattr(store, "_close_batch", expire_then_close)
     try:
-        with pytest.raises(StoreUnavailable, match="nothing was changed"):
+        with pytest.raises(StoreUnavailable, match="before a batch write was closed; nothing was changed"):
             await store.put_brokers([BrokerWrite(i, record(i), None) for i in range(40)])
-        assert commits > 2
         assert (await store.load()).brokers == {}
         await store.put_brokers([BrokerWrite(i, record(i), None) for i in range(40)])
         assert len((await store.load()).brokers) == 40
@@ -324,35 +355,52 @@ async def test_session_expiry_in_the_middle_of_a_chunked_batch_changes_nothing(
         await store.close()
 
 
+async def _batch_through_trouble(
+    store: ZkStore, trouble: Callable[[], None], monkeypatch: pytest.MonkeyPatch
+) -> int:
+    """Write a chunked batch of 40 brokers while `trouble` runs (in a thread) as its chunks are in flight;
+    returns how many brokers are stored afterwards, checking that a failure said nothing was changed."""
+    real_commit_all = store._commit_all
+
+    async def commit_all_in_trouble(*args: Any) -> Any:
+        running = asyncio.create_task(asyncio.to_thread(trouble))
+        try:
+            return await real_commit_all(*args)
+        finally:
+            await running
+
+    monkeypatch.setattr(store, "_commit_all", commit_all_in_trouble)
+    try:
+        await store.put_brokers([BrokerWrite(i, record(i, pad="z" * 50), None) for i in range(40)])
+    except StoreUnavailable as e:
+        assert not e.outcome_unknown
+        assert "nothing" in str(e)
+    monkeypatch.undo()
+    return len((await store.load()).brokers)
+
+
 @pytest.mark.usefixtures("small_transactions")
-async def test_server_restart_in_the_middle_of_a_chunked_batch_is_all_or_nothing(
+async def test_server_restart_while_a_chunked_batch_is_in_flight_is_all_or_nothing(
     zk_server_fresh: ZooKeeperServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     store = ZkStore(zk_server_fresh.connect_string, "/km", session_timeout=20.0, op_timeout=30.0)
     await store.open()
-    real_commit = store._commit
-    commits = 0
-
-    async def commit_during_restart(*args: object) -> list[object]:
-        nonlocal commits
-        commits += 1
-        if commits == 3:
-            restart = asyncio.create_task(asyncio.to_thread(zk_server_fresh.restart))
-            try:
-                return await real_commit(*args)  # type: ignore[arg-type]
-            finally:
-                await restart
-        return await real_commit(*args)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(store, "_commit", commit_during_restart)
     try:
-        try:
-            await store.put_brokers([BrokerWrite(i, record(i), None) for i in range(40)])
-            expected = 40
-        except StoreUnavailable as e:
-            assert not e.outcome_unknown
-            expected = 0
-        assert commits > 3
-        assert len((await store.load()).brokers) == expected
+        assert await _batch_through_trouble(store, zk_server_fresh.restart, monkeypatch) in (0, 40)
+    finally:
+        await store.close()
+
+
+@pytest.mark.usefixtures("small_transactions")
+async def test_session_expiry_while_a_chunked_batch_is_in_flight_is_all_or_nothing(
+    zk_server: ZooKeeperServer, zk_chroot: ZkChroot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = ZkStore(zk_chroot.connect_string, "/km", session_timeout=4.0, op_timeout=30.0)
+    await store.open()
+    try:
+        stored = await _batch_through_trouble(
+            store, lambda: expire_session(store.bridge.client, zk_server), monkeypatch
+        )
+        assert stored in (0, 40)
     finally:
         await store.close()
