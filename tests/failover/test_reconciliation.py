@@ -68,6 +68,10 @@ def test_scheduler_crash_during_a_twenty_broker_launch(
         assert framework_ids(second) == [framework_id], "the same framework id"
         assert_one_running_task_each(mesos, second, 20)
         assert len(mesos.state()["frameworks"]) == 1
+        if crash_at.startswith(AFTER_PERSIST_BEFORE_ACCEPT):  # nothing ran: relaunched, no failure counted
+            brokers = second.brokers().values()
+            assert all(b["failover"]["failures"] == 0 for b in brokers)
+            assert all("launch-lost" in [e["kind"] for e in b["events"]] for b in brokers)
         second.cli("stop", TWENTY, "--timeout", "120s", timeout=180)
 
 

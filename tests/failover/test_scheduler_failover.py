@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from kafka_mesos.core.model import Broker, Failover, Stickiness
+from kafka_mesos.core.model import Broker, Failover, Stickiness, Task
 from kafka_mesos.scheduler.crash import AFTER_PERSIST_BEFORE_ACCEPT, CRASH_ENV, CrashPoints
 from kafka_mesos.scheduler.scheduler import Scheduler, SchedulerConfig
 from tests.scheduler.fakes import (
@@ -22,6 +22,8 @@ from tests.scheduler.fakes import (
     offers_event,
     update_event,
 )
+
+TASK_ID = "kafka-1-0f5e8c86-4a54-4b8e-9d3e-5f1b2a7c9d10"
 
 
 class Clock:
@@ -38,8 +40,9 @@ async def running_broker(stable_after: float = 30.0) -> tuple[Scheduler, FakeClu
                     failover=Failover(delay=5.0, max_delay=60.0, max_tries=3))
     cluster = FakeCluster(journal, [broker])
     clock = Clock()
-    scheduler = Scheduler(cluster, SchedulerConfig(launch=launch_context(), revive_interval=0.0,
-                                                   stable_after=stable_after), clock=clock)
+    config = SchedulerConfig(launch=launch_context(), revive_interval=0.0, batch_updates=False,
+                             stable_after=stable_after)
+    scheduler = Scheduler(cluster, config, clock=clock)
     scheduler.attach(FakeCaller(journal))
     await scheduler.on_subscribed("fw-1", None)
     await launch_and_run(scheduler, cluster, "O1")
@@ -126,7 +129,8 @@ async def test_the_end_of_stickiness_revives_offers() -> None:
                     stickiness=Stickiness(period=10.0, hostname="h1", port=31000, stop_time=1000.0))
     cluster = FakeCluster(journal, [pinned])
     clock = Clock(1001.0)
-    scheduler = Scheduler(cluster, SchedulerConfig(launch=launch_context(), revive_interval=0.0), clock=clock)
+    config = SchedulerConfig(launch=launch_context(), revive_interval=0.0, batch_updates=False)
+    scheduler = Scheduler(cluster, config, clock=clock)
     scheduler.attach(FakeCaller(journal))
     await scheduler.on_subscribed("fw-1", None)
     await scheduler.on_event(offers_event(offer("O1", "S2", "h2")))
@@ -140,4 +144,39 @@ async def test_the_end_of_stickiness_revives_offers() -> None:
     await scheduler.on_event(offers_event(offer("O2", "S2", "h2")))
     task = cluster.brokers[1].task
     assert task is not None and task.hostname == "h2"
+    await scheduler.stop()
+
+
+async def test_reconciliation_declines_briefly_shows_the_count_and_repeats_periodically() -> None:
+    journal = Journal()
+    task = Task(task_id=TASK_ID, agent_id="S1", executor_id=TASK_ID, hostname="h1", port=31000,
+                state="TASK_RUNNING", running_since=900.0)
+    cluster = FakeCluster(journal, [Broker(id=1, active=True, task=task), Broker(id=2, active=True)])
+    clock = Clock()
+    config = SchedulerConfig(launch=launch_context(), revive_interval=0.0, batch_updates=False,
+                             reconcile_interval=300.0, reconciling_refuse_seconds=2.0)
+    scheduler = Scheduler(cluster, config, clock=clock)
+    scheduler.attach(FakeCaller(journal))
+    await scheduler.on_subscribed("fw-1", None)
+    assert scheduler.status()["reconciling"] == 1
+    assert cluster.brokers[1].task.reconciling  # type: ignore[union-attr]
+    reconciles = journal.calls(Call.RECONCILE)
+    assert [len(c.reconcile.tasks) for c in reconciles] == [0, 1], "implicit, then explicit"
+
+    await scheduler.on_event(offers_event(offer("O1", "S1", "h1")))
+    (decline,) = journal.calls(Call.DECLINE)
+    assert decline.decline.filters.refuse_seconds == 2.0 and cluster.brokers[2].task is None, "no launch"
+
+    await scheduler.on_event(update_event(TASK_ID, "TASK_RUNNING", with_uuid=False,
+                                          reason="REASON_RECONCILIATION"))
+    assert scheduler.status()["reconciling"] == 0
+    assert cluster.brokers[1].events[-1].kind == "reconciled"
+    await scheduler.on_event(offers_event(offer("O2", "S1", "h1")))
+    assert cluster.brokers[2].task is not None, "the gate is open"
+
+    clock.now += 301.0
+    await scheduler.tick()
+    explicit = [c for c in journal.calls(Call.RECONCILE) if len(c.reconcile.tasks) > 0]
+    assert len(explicit) == 2, "a periodic explicit reconciliation"
+    await scheduler.on_event(offers_event(offer("O3", "S2", "h2")))
     await scheduler.stop()
