@@ -59,3 +59,48 @@ def test_restart_after_kill_9_keeps_framework_id_and_tasks(tmp_path: Path, zk_ch
             assert second.process.stop() == 0, second.process.errors()[-3000:]
     finally:
         mesos.stop()
+
+
+def framework_ids(master: str) -> tuple[set[str], set[str]]:
+    """(active, completed) framework ids the master reports."""
+    with urllib.request.urlopen(f"{master}/master/state", timeout=30) as response:
+        state = json.loads(response.read())
+    return ({f["id"] for f in state["frameworks"]},
+            {f["id"] for f in state.get("completed_frameworks", [])})
+
+
+def test_framework_removed_after_failover_timeout_starts_afresh(tmp_path: Path, zk_chroot: ZkChroot) -> None:
+    dist = build_standin_dist(tmp_path / "dist")
+    mesos, master = start_local_mesos(tmp_path / "mesos-run")
+    try:
+        first = start_scheduler(tmp_path / "run", zk_chroot.connect_string, dist, master=master,
+                                use_wrapper=False, extra_args=("--framework-timeout", "1s"))
+        first.cli("add", "0", "--cpus", "0.01", "--mem", "128", "--heap", "64", "--failover-delay", "1s")
+        first.cli("start", "0", "--timeout", "120s", timeout=180)
+        old_task = first.brokers()[0]["task"]["id"]
+        old_framework = wait_until(lambda: SUBSCRIBED.search(first.process.errors()), timeout=30).group(1)
+        first.process.popen.send_signal(signal.SIGKILL)
+        first.process.popen.wait(30)
+        wait_until(lambda: old_framework in framework_ids(master)[1], timeout=60,
+                   message="the master removed the framework after its failover timeout")
+
+        second = start_scheduler(tmp_path / "run", zk_chroot.connect_string, dist, master=master,
+                                 use_wrapper=False, extra_args=("--framework-timeout", "1s"))
+        try:
+            def new_framework() -> str | None:
+                ids = [m.group(1) for m in SUBSCRIBED.finditer(second.process.errors())]
+                return next((i for i in ids if i != old_framework), None)
+
+            framework = wait_until(new_framework, timeout=60, message="subscribed as a new framework")
+            assert framework != old_framework
+
+            def relaunched() -> bool:
+                task = second.brokers()[0].get("task") or {}
+                return task.get("state") == "running" and task.get("id") != old_task
+
+            wait_until(relaunched, timeout=120, message="the broker relaunched under the new framework")
+            second.cli("stop", "0", "--timeout", "120s", timeout=180)
+        finally:
+            assert second.process.stop() == 0, second.process.errors()[-3000:]
+    finally:
+        mesos.stop()
