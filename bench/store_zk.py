@@ -18,6 +18,7 @@ import argparse
 import asyncio
 import dataclasses
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -40,6 +41,34 @@ def sample_broker(broker_id: int) -> Broker:
     return Broker(id=broker_id, cpus=0.01, heap=128, mem=256, options={"num.io.threads": "1"})
 
 
+def process_cpu(pid: int) -> float:
+    """CPU seconds (user + system) used so far by process `pid` (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class CpuMeter:
+    """Wall clock plus CPU used by this process (all threads) and by the ZooKeeper JVM: on a busy machine
+    the wall clock includes waiting for a CPU, the CPU seconds do not."""
+
+    def __init__(self, zookeeper_pid: int) -> None:
+        self.zookeeper_pid = zookeeper_pid
+
+    def __enter__(self) -> CpuMeter:
+        self.wall = time.perf_counter()
+        self.client = time.process_time()
+        self.server = process_cpu(self.zookeeper_pid)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.wall = time.perf_counter() - self.wall
+        self.client = time.process_time() - self.client
+        self.server = process_cpu(self.zookeeper_pid) - self.server
+
+    def __str__(self) -> str:
+        return f"{self.wall:.2f} s (cpu: client {self.client:.2f} s, zookeeper {self.server:.2f} s)"
+
+
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
@@ -49,34 +78,29 @@ def ms(seconds: float) -> str:
     return f"{seconds * 1000:.2f} ms"
 
 
-async def batch_add(connect: str, brokers: int, rounds: int) -> None:
+async def batch_add(connect: str, zookeeper_pid: int, brokers: int, rounds: int) -> None:
     records = [sample_broker(i).to_dict() for i in range(brokers)]
     size = sum(len(json.dumps(r, separators=(",", ":"))) for r in records)
     print(f"records: {brokers}, {size / brokers:.0f} bytes each, {size / 1e6:.1f} MB in all")
-    store_times: list[float] = []
-    load_times: list[float] = []
-    cluster_times: list[float] = []
     for round_ in range(rounds):
         store = ZkStore(connect, f"/bench-store-{round_}")
         await store.open()
-        started = time.perf_counter()
-        await store.put_brokers([BrokerWrite(r["id"], r, None) for r in records])
-        store_times.append(time.perf_counter() - started)
-        started = time.perf_counter()
-        snapshot = await store.load()
-        load_times.append(time.perf_counter() - started)
+        with CpuMeter(zookeeper_pid) as put:
+            await store.put_brokers([BrokerWrite(r["id"], r, None) for r in records])
+        with CpuMeter(zookeeper_pid) as load:
+            snapshot = await store.load()
         assert len(snapshot.brokers) == brokers
         await store.close()
 
         cluster = await ClusterState.open(ZkStore(connect, f"/bench-cluster-{round_}"))
         new = [sample_broker(i) for i in range(brokers)]
-        started = time.perf_counter()
-        await cluster.add(new)
-        cluster_times.append(time.perf_counter() - started)
+        with CpuMeter(zookeeper_pid) as add:
+            await cluster.add(new)
         await cluster.close()
-    print(f"batch add of {brokers} (ZkStore.put_brokers):  " + ", ".join(f"{t:.2f} s" for t in store_times))
-    print(f"batch add of {brokers} (ClusterState.add):     " + ", ".join(f"{t:.2f} s" for t in cluster_times))
-    print(f"load of {brokers} (ZkStore.load):              " + ", ".join(f"{t:.2f} s" for t in load_times))
+        print(f"round {round_ + 1}{' (cold JVM)' if round_ == 0 else ''}:")
+        print(f"  batch add of {brokers}, ZkStore.put_brokers: {put}")
+        print(f"  batch add of {brokers}, ClusterState.add:    {add}")
+        print(f"  load of {brokers}, ZkStore.load:             {load}")
 
 
 async def update_latency(connect: str, updates: int) -> None:
@@ -138,7 +162,8 @@ async def main() -> None:
         await asyncio.to_thread(server.start)
         try:
             print(f"ZooKeeper at {server.connect_string} (data in {directory})")
-            await batch_add(server.connect_string, args.brokers, args.rounds)
+            assert server.pid is not None
+            await batch_add(server.connect_string, server.pid, args.brokers, args.rounds)
             await update_latency(server.connect_string, args.updates)
         finally:
             await asyncio.to_thread(server.stop)
