@@ -3,7 +3,8 @@
 - kill -9 of the leader: the standby takes over with the same framework id, all brokers keep their tasks,
   nothing is launched or killed;
 - a write sent to the standby reaches the leader (307, followed by the CLI);
-- a restarted scheduler joins as a standby.
+- a restarted scheduler joins as a standby;
+- SIGTERM of the leader (what a Marathon upgrade does) hands over at once, again touching no broker.
 """
 
 from __future__ import annotations
@@ -89,8 +90,16 @@ def test_kill_9_of_the_leader_standby_takes_over_without_touching_brokers(
         again.cli("update", "0", "--options", "num.io.threads=4")
         assert second.brokers()[0]["options"] in ("num.io.threads=4", {"num.io.threads": "4"})
 
-        second.cli("stop", f"0..{BROKERS - 1}", "--timeout", "120s", timeout=240)
         assert again.subscriptions() == []
+
+        # an upgrade (Marathon sends SIGTERM): the leader leaves the election and the standby takes over
+        assert second.process.stop() == 0, second.process.errors()[-2000:]
+        wait_until(lambda: leading(again), timeout=30, message="standby takes over after SIGTERM")
+        assert again.subscriptions() == [framework_id]
+        wait_until(lambda: not again.health()["scheduler"]["reconciling"], timeout=60, message="reconciled")
+        assert all_running(again) == tasks, "still the same tasks"
+        assert mesos_tasks(mesos_url) == (live_before, completed_before), "no launch, no kill"
+        again.cli("stop", f"0..{BROKERS - 1}", "--timeout", "120s", timeout=240)
     finally:
         for scheduler in reversed(started):
             scheduler.process.stop()

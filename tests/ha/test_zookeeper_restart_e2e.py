@@ -78,6 +78,7 @@ def test_zookeeper_restart_never_two_leaders(tmp_path: Path, zk_server_fresh: Zo
             sampler.halt.set()
             sampler.join(10)
 
+        assert any(r[0] == ("suspended", False) for r in sampler.rounds), "the leader stood down"
         both = [r for r in sampler.rounds if sum(role == "leader" for role, _ in r) > 1]
         assert not both, f"two leaders at once: {both[:3]}"
         both_connected = [r for r in sampler.rounds if all(connected for _, connected in r)]
