@@ -118,3 +118,16 @@ async def test_zookeeper_restart_never_gives_two_leaders(zk_server_fresh: ZooKee
     finally:
         for contender in contenders:
             await contender.stop()
+
+
+async def test_a_standby_whose_session_expired_stays_in_the_race(
+    contenders: list[Contender], zk_server: ZooKeeperServer
+) -> None:
+    first, second = await contenders[0].start(), await contenders[1].start()
+    await wait_until_async(lambda: first.is_leader and second.node, timeout=30)
+    old_node = second.node
+    await asyncio.to_thread(expire_session, contenders[1].bridge.client, zk_server)
+    await wait_until_async(lambda: second.node != old_node, timeout=30, message="a new node, new session")
+    assert not second.lost and not second.is_leader and first.is_leader
+    await contenders[0].stop()
+    await wait_until_async(lambda: second.is_leader, timeout=30, message="the standby still takes over")
