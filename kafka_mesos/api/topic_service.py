@@ -137,6 +137,9 @@ class TopicService:
         replicas = params.integer("replicas", 1)
         fixed_start = params.integer("fixedStartIndex", -1, minimum=-1)
         start_partition = params.integer("startPartitionId", -1, minimum=-1)
+        if start_partition > 0:  # Kafka's admin check: a topic's partitions are exactly 0..n-1
+            raise ApiError("startPartitionId must be 0 or -1 for a new topic (partitions are 0..n-1)",
+                           "startPartitionId")
         config = self._config(params)
         brokers, racks = await self._brokers(params.get("broker"))
         existing = await self.backend.read_topics(names)

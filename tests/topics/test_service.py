@@ -117,3 +117,10 @@ async def test_unregistered_and_unknown_brokers(api: Client) -> None:
         assert code == 400 and body["field"] == "broker", body
     code, body = await api.post("/api/topic/add", topic="t2", broker="7")
     assert code == 400 and body["field"] == "broker"
+
+
+async def test_new_topics_start_at_partition_zero(api: Client) -> None:
+    code, body = await api.post("/api/topic/add", topic="t1", startPartitionId=3)
+    assert code == 400 and body["field"] == "startPartitionId"
+    added = await api.ok("/api/topic/add", topic="t1", partitions=2, startPartitionId=0)
+    assert list(added["topics"][0]["partitions"]) == ["0", "1"]
