@@ -13,7 +13,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import quote_plus, urljoin
+from urllib.parse import quote_plus, urljoin, urlsplit
 
 ParamValue = str | int | float | bool | None
 
@@ -91,6 +91,10 @@ class ApiClient:
             raise _error_from(e, url) from None
         except (urllib.error.URLError, ConnectionError, TimeoutError) as e:
             reason = getattr(e, "reason", e)
+            if not url.startswith(self.api_url + "/"):  # a standby sent us to a leader that is not there
+                where = urlsplit(url)
+                raise ApiUnreachable(f"{self.api_url} is a standby; cannot reach the leader it names, "
+                                     f"{where.scheme}://{where.netloc} ({reason})") from None
             raise ApiUnreachable(f"cannot reach the API at {self.api_url} ({reason})") from None
 
     def _socket_timeout(self, params: Mapping[str, ParamValue]) -> float:

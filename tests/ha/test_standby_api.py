@@ -14,7 +14,7 @@ from kafka_mesos.api.app import build_app
 from kafka_mesos.api.control import IdleControl
 from kafka_mesos.api.standby import LEADER_HEADER, served_locally, standby_middleware
 from kafka_mesos.apiclient import ApiClient
-from kafka_mesos.apiclient.client import ApiClientError
+from kafka_mesos.apiclient.client import ApiClientError, ApiUnreachable
 from kafka_mesos.state import ClusterState, FileStore
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -130,3 +130,20 @@ async def test_client_follows_a_307_with_the_same_body_and_stops_after_a_few_hop
     finally:
         for server in servers:
             await server.close()
+
+
+async def test_client_names_the_leader_it_cannot_reach() -> None:
+    async def standby(request: web.Request) -> web.Response:
+        raise web.HTTPTemporaryRedirect("http://127.0.0.1:9/api/broker/add")  # discard port: nothing there
+
+    app = web.Application()
+    app.router.add_post("/api/broker/add", standby)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    try:
+        url = str(server.make_url("")).rstrip("/")
+        with pytest.raises(ApiUnreachable, match=r"is a standby; cannot reach the leader it names, "
+                                                 r"http://127\.0\.0\.1:9"):
+            await asyncio.to_thread(ApiClient(url).broker_add, "7")
+    finally:
+        await server.close()
