@@ -63,14 +63,43 @@ class LocalAgent(ExecutorApi):
 
     async def start(self, session: aiohttp.ClientSession) -> None:
         self._session = session
+        await self._serve(self.config.agent_port(self.index))
+
+    async def _serve(self, port: int) -> None:
         app = web.Application(client_max_size=MAX_REQUEST_BYTES)
         for path in ("/api/v1/executor", "/slave(1)/api/v1/executor"):
             app.router.add_route("*", path, self._handle_executor_call)
         self._runner = web.AppRunner(app, handler_cancellation=True, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.config.ip, self.config.agent_port(self.index))
+        site = web.TCPSite(self._runner, self.config.ip, port)
         await site.start()
         self.port = int(self._runner.addresses[0][1])
+
+    async def restart(self) -> list[tuple[str, str]]:
+        """The agent process restarts with `--recover=reconnect` (its state counts as checkpointed):
+        executor streams end; executors of checkpointing frameworks must SUBSCRIBE again within
+        `executor_reregistration_timeout` or are destroyed (tasks TASK_LOST/TASK_GONE,
+        REASON_EXECUTOR_REREGISTRATION_TIMEOUT); the others are killed and their live tasks returned
+        (framework id, task id) for the master to report."""
+        for run in self.runs.values():
+            if run.stream is not None:
+                run.stream.close()
+                run.stream = None
+            run.subscribed = False
+        if self._runner is not None:
+            await self._runner.cleanup()
+        lost: list[tuple[str, str]] = []
+        loop = asyncio.get_running_loop()
+        for run in list(self.runs.values()):
+            if run.framework_info.checkpoint and run.process is not None and not run.terminating:
+                timeout = self.config.executor_reregistration_timeout
+                run.timers.append(loop.call_later(timeout, self._reregistration_timeout, run))
+            else:
+                lost.extend((run.framework_id, task_id) for task_id in run.live_task_ids())
+                run.silent = True
+                self._destroy(run)
+        await self._serve(self.port)
+        return lost
 
     async def stop(self) -> None:
         """Kill every executor's process group, reap the processes, close streams and the endpoint."""
@@ -247,6 +276,18 @@ class LocalAgent(ExecutorApi):
             )
             self._destroy(run)
 
+    def _reregistration_timeout(self, run: ExecutorRun) -> None:
+        if not run.subscribed and not run.terminating:
+            partition_aware = any(
+                c.type == mpb.FrameworkInfo.Capability.PARTITION_AWARE
+                for c in run.framework_info.capabilities
+            )
+            run.failure_state = mpb.TASK_GONE if partition_aware else mpb.TASK_LOST
+            run.failure_reason = TaskStatus.REASON_EXECUTOR_REREGISTRATION_TIMEOUT
+            timeout = format_duration(self.config.executor_reregistration_timeout)
+            run.failure_message = f"Executor did not reregister within {timeout}"
+            self._destroy(run)
+
     def _executor_terminated(self, run: ExecutorRun, status: int | None) -> None:
         if self.stopping:
             return
@@ -254,9 +295,9 @@ class LocalAgent(ExecutorApi):
             timer.cancel()
         if run.stream is not None:
             run.stream.close()
-        if run.framework_id not in self.terminating_frameworks:
+        if run.framework_id not in self.terminating_frameworks and not run.silent:
             for task_id in run.live_task_ids():
-                self._agent_update(run, task_id, mpb.TASK_FAILED, run.failure_reason, run.failure_message)
+                self._agent_update(run, task_id, run.failure_state, run.failure_reason, run.failure_message)
         self.runs.pop((run.framework_id, run.executor_id), None)
         self.master.executor_exited(self.id, run.framework_id, run.executor_id, status or 0)
 

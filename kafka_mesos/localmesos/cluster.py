@@ -123,6 +123,12 @@ class LocalMesos:
         self.master.remove_agent(agent.id)
         await agent.stop()
 
+    async def restart_agent(self, index: int) -> None:
+        """The agent process restarts on the same port and recovers (see `LocalAgent.restart`)."""
+        agent = self.agents[index]
+        lost = await agent.restart()
+        self.master.agent_restarted(agent.id, lost)
+
     async def stop(self) -> None:
         await self._stop_background()
         self.master.close()

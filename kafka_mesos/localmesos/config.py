@@ -31,6 +31,7 @@ class LocalMesosConfig:
     zk: str | None = None
     executor_registration_timeout: float = 60.0
     executor_shutdown_grace_period: float = 5.0
+    executor_reregistration_timeout: float = 2.0
     status_update_retry_initial: float = 10.0
     status_update_retry_max: float = 600.0
     hostname: str = "127.0.0.1"

@@ -62,8 +62,11 @@ class ExecutorRun:
     stream: EventStream | None = None
     subscribed: bool = False
     terminating: bool = False
+    failure_state: mpb.TaskState = mpb.TASK_FAILED
     failure_reason: TaskStatus.Reason = TaskStatus.REASON_EXECUTOR_TERMINATED
     failure_message: str = "Executor terminated"
+    # Killed at an agent restart (framework without checkpointing): the master reports its tasks.
+    silent: bool = False
     timers: list[asyncio.TimerHandle] = field(default_factory=list)
     command_executor: bool = False
 

@@ -125,6 +125,34 @@ class Master(TaskOperations):
                 record.tasks[(framework.id, task_id)] = recovered
         return record
 
+    def agent_restarted(self, agent_id: str, lost: list[tuple[str, str]]) -> None:
+        """The agent came back after a restart: offers made before are rescinded; tasks of frameworks
+        without checkpointing did not survive (TASK_LOST, TASK_GONE if PARTITION_AWARE)."""
+        record = self.agents.get(agent_id)
+        if record is None:
+            return
+        for offer in list(record.offers.values()):
+            self._rescind(offer)
+        for framework_id, task_id in lost:
+            framework = self.frameworks.get(framework_id)
+            task = framework.tasks.get(task_id) if framework is not None else None
+            if framework is None or task is None:
+                continue
+            state = mpb.TASK_GONE if framework.partition_aware else mpb.TASK_LOST
+            status = self._master_status(
+                task_id,
+                agent_id,
+                state,
+                TaskStatus.REASON_AGENT_RESTARTED,
+                "Agent restarted; the task of a framework without checkpointing is gone",
+            )
+            task.state = state
+            task.statuses.append(status)
+            framework.tasks.pop(task_id)
+            record.tasks.pop((framework_id, task_id), None)
+            framework.complete_task(task)
+            framework.send(Event(type=Event.UPDATE, update=Event.Update(status=status)))
+
     def remove_agent(self, agent_id: str) -> None:
         """The agent is gone: rescind its offers, its tasks are lost (unreachable for
         PARTITION_AWARE frameworks), frameworks get FAILURE."""

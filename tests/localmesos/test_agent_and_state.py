@@ -284,3 +284,32 @@ async def test_one_process_hosts_200_agents(tmp_path: Path, http: aiohttp.Client
             assert {o.url.address.port for o in offers} == {a.port for a in mesos.agents}
         finally:
             await framework.close_stream()
+
+
+async def test_executor_missing_reregistration_after_agent_restart(
+    tmp_path: Path, http: aiohttp.ClientSession
+) -> None:
+    async with LocalMesos(fast_config(tmp_path, agents=1, executor_reregistration_timeout=0.3)) as mesos:
+        framework = RawFramework(mesos.master_url, codec.PROTOBUF, http)
+        executor: ExecutorStream | None = None
+        try:
+            await framework.subscribe(framework_info())  # checkpoint=True
+            offer = (await framework.wait_offers())[0]
+            silent = sample_executor_info("manual", codec.PROTOBUF)
+            silent.command.value = "exec sleep 60"
+            await framework.call(launch_call(offer, "orphan", silent))
+            agent = mesos.agents[0]
+            await _until(lambda: any(run.process is not None for run in agent.runs.values()))
+            executor = ExecutorStream(
+                http, agent.port, framework.framework_id or "", "manual", codec.PROTOBUF
+            )
+            assert await executor.subscribe() == 200
+            await executor.wait(lambda e: e.type == epb.Event.LAUNCH)
+            await mesos.restart_agent(0)  # the test-executor never subscribes again
+            lost = await framework.wait_update("orphan", mpb.TASK_LOST)
+            assert lost.reason == TaskStatus.REASON_EXECUTOR_REREGISTRATION_TIMEOUT
+            assert lost.source == TaskStatus.SOURCE_AGENT and len(lost.uuid) == 16
+        finally:
+            if executor is not None:
+                await executor.close()
+            await framework.close_stream()

@@ -59,3 +59,41 @@ async def test_executor_session_on_the_local_agent(
     assert run.process is not None
     # The executor exits by itself on SHUTDOWN, before the agent's grace period would kill it.
     assert await asyncio.wait_for(run.process.wait(), 20) == 0
+
+
+@pytest.mark.parametrize("checkpoint", [True, False])
+async def test_agent_restart(framework: RawFramework, mesos: LocalMesos, checkpoint: bool) -> None:
+    """Checkpointing: the executor re-subscribes to the restarted agent and its task lives on.
+    Without checkpointing the executor is gone and the task is TASK_LOST (REASON_AGENT_RESTARTED)."""
+    info = framework_info()
+    info.checkpoint = checkpoint
+    await framework.subscribe(info)
+    offer = (await framework.wait_offers())[0]
+    executor = sample_executor_info("restart-exec", framework.content_type, uri=SESSION_EXECUTOR.as_uri())
+    executor.command.value = executor.command.value.replace("sample_executor.py", "session_executor.py")
+    await framework.call(launch_call(offer, "restart-task", executor))
+    await framework.acknowledge(await framework.wait_update("restart-task", mpb.TASK_STARTING))
+    await framework.acknowledge(await framework.wait_update("restart-task", mpb.TASK_RUNNING))
+    index = next(i for i, a in enumerate(mesos.agents) if a.id == offer.agent_id.value)
+    agent = mesos.agents[index]
+    run = next(iter(agent.runs.values()))
+    port = agent.port
+    mark = len(framework.events)
+    await mesos.restart_agent(index)
+    assert agent.port == port
+    if not checkpoint:
+        lost = await framework.wait_update("restart-task", mpb.TASK_LOST, after=mark)
+        assert lost.reason == mpb.TaskStatus.REASON_AGENT_RESTARTED and not lost.HasField("uuid")
+        assert run.process is not None
+        await asyncio.wait_for(run.process.wait(), 20)
+        return
+    loop = asyncio.get_running_loop()
+    end = loop.time() + 20
+    while not run.subscribed:  # ExecutorSession retries within MESOS_SUBSCRIPTION_BACKOFF_MAX
+        assert loop.time() < end, "executor did not re-subscribe"
+        await asyncio.sleep(0.02)
+    kill = Call(type=Call.KILL)
+    kill.kill.task_id.value = "restart-task"
+    await framework.call(kill)
+    killed = await framework.wait_update("restart-task", mpb.TASK_KILLED, after=mark)
+    assert killed.source == mpb.TaskStatus.SOURCE_EXECUTOR
