@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Protocol
 
-from kazoo.exceptions import NodeExistsError, NoNodeError
+from kazoo.exceptions import NodeExistsError, NoNodeError, UnimplementedError
 
 from kafka_mesos.core.errors import ValidationError
 
@@ -206,6 +206,8 @@ class ZkAccess(Protocol):
 
     async def get_many(self, paths: list[str]) -> list[Any]: ...
 
+    async def run_many(self, starts: list[Callable[[], Any]]) -> list[Any]: ...
+
 
 class ZkTopicBackend:
     """`TopicBackend` on Kafka's znodes below ``chroot`` (``""`` or ``/kafka``)."""
@@ -213,9 +215,20 @@ class ZkTopicBackend:
     def __init__(self, zk: ZkAccess, chroot: str = "") -> None:
         self.zk = zk
         self.chroot = chroot.rstrip("/")
+        self._single_reads = False
 
     def _path(self, path: str) -> str:
         return self.chroot + path
+
+    async def _get_many(self, paths: list[str]) -> list[Any]:
+        """Bulk reads with multiRead (ZooKeeper >= 3.6); older servers get pipelined single reads."""
+        if not self._single_reads:
+            try:
+                return await self.zk.get_many(paths)
+            except UnimplementedError:
+                self._single_reads = True
+        client = self.zk.client
+        return await self.zk.run_many([partial(client.get_async, path) for path in paths])
 
     async def _children(self, path: str) -> list[str]:
         try:
@@ -234,7 +247,7 @@ class ZkTopicBackend:
             return {}
         paths = [self._path(f"{TOPICS_PATH}/{n}") for n in wanted]
         paths += [self._path(f"{TOPIC_CONFIG_PATH}/{n}") for n in wanted]
-        results = await self.zk.get_many(paths)
+        results = await self._get_many(paths)
         assignments: dict[str, dict[int, list[int]]] = {}
         configs: dict[str, dict[str, str]] = {}
         for name, topic_result, config_result in zip(wanted, results, results[len(wanted):], strict=False):
@@ -246,14 +259,14 @@ class ZkTopicBackend:
         state_keys = [(n, p) for n, parts in assignments.items() for p in parts]
         state_paths = [self._path(f"{TOPICS_PATH}/{n}/partitions/{p}/state") for n, p in state_keys]
         states: dict[str, dict[int, PartitionState]] = {n: {} for n in assignments}
-        for (name, p), result in zip(state_keys, await self.zk.get_many(state_paths), strict=True):
+        for (name, p), result in zip(state_keys, await self._get_many(state_paths), strict=True):
             if not isinstance(result, Exception):
                 states[name][p] = decode_partition_state(result[0])
         return {n: Topic(n, assignments[n], configs[n], states[n]) for n in wanted if n in assignments}
 
     async def live_brokers(self) -> dict[int, str | None]:
         ids = [int(i) for i in await self._children(BROKER_IDS_PATH) if i.isdigit()]
-        results = await self.zk.get_many([self._path(f"{BROKER_IDS_PATH}/{i}") for i in ids])
+        results = await self._get_many([self._path(f"{BROKER_IDS_PATH}/{i}") for i in ids])
         out: dict[int, str | None] = {}
         for broker_id, result in zip(ids, results, strict=True):
             if isinstance(result, Exception):
