@@ -44,7 +44,7 @@ _HELP: dict[str, str] = {
     "local-allocation-interval": "local Mesos: how often offers are made (default 200ms; real Mesos: 1s)",
     "log": "log file (default stderr)",
     "debug": "debug logging",
-    "ha": "leader election and hot standby (default: on with --storage zk:); --no-ha turns it off",
+    "ha": "leader election and hot standby (default: on with --storage zk: and a --master other than local)",
     "zk-session-timeout": "ZooKeeper session timeout of the store and the leader election (default 10s)",
 }
 
