@@ -163,6 +163,7 @@ class Settings:
     reconcile_interval: float = 300.0
     reconciliation_timeout: float = 5.0
     reconciliation_attempts: int = 6
+    failover_stable_after: float = 60.0
     revive_interval: float = 1.0
     decline_seconds: float = 3600.0
     stop_grace_period: float = 30.0
@@ -243,6 +244,7 @@ OPTIONS: dict[str, tuple[str, _Parser]] = {
     "reconcile-interval": ("reconcile_interval", parse_duration),
     "reconciliation-timeout": ("reconciliation_timeout", parse_duration),
     "reconciliation-attempts": ("reconciliation_attempts", _positive_int),
+    "failover-stable-after": ("failover_stable_after", parse_duration),
     "revive-interval": ("revive_interval", parse_duration),
     "decline-seconds": ("decline_seconds", parse_duration),
     "stop-grace-period": ("stop_grace_period", parse_duration),

@@ -33,6 +33,7 @@ _HELP: dict[str, str] = {
     "reconcile-interval": "periodic explicit reconciliation (default 5m)",
     "reconciliation-timeout": "first wait between reconciliation attempts, doubling (default 5s)",
     "reconciliation-attempts": "explicit reconciliation attempts before a task is declared lost (default 6)",
+    "failover-stable-after": "RUNNING this long resets a broker's failure counter (default 1m)",
     "revive-interval": "minimum time between two REVIVE calls (default 1s)",
     "decline-seconds": "refuse filter for offers with nothing to launch (default 1h)",
     "stop-grace-period": "how long a broker gets to stop on SIGTERM before SIGKILL (default 30s)",

@@ -127,7 +127,7 @@ class SchedulerRuntime:
             framework_name=s.framework_name, role=s.framework_role, decline_seconds=s.decline_seconds,
             revive_interval=s.revive_interval, reconciliation_timeout=s.reconciliation_timeout,
             reconciliation_attempts=s.reconciliation_attempts, reconcile_interval=s.reconcile_interval,
-            launch=launch, cannot_launch=cannot_launch,
+            stable_after=s.failover_stable_after, launch=launch, cannot_launch=cannot_launch,
         )
 
     async def _serve_api(self, listener: socket.socket, artifacts: Artifacts) -> None:
