@@ -22,6 +22,9 @@ from kafka_mesos.core.errors import ValidationError
 from kafka_mesos.core.expr import format_broker_ids, order_by_attributes, parse_broker_expr, select_topics
 from kafka_mesos.core.maps import parse_map
 from kafka_mesos.core.rebalance import (
+    FOLLOWER_THROTTLED_REPLICAS,
+    LEADER_THROTTLED_REPLICAS,
+    THROTTLE_RATES,
     PartitionMove,
     check_brokers_and_replicas,
     moves_between,
@@ -31,6 +34,7 @@ from kafka_mesos.core.rebalance import (
     plan_topics,
     realign_topic,
     state_table,
+    throttled_replicas,
 )
 from kafka_mesos.kafka.topics import (
     PartitionKey,
@@ -72,6 +76,9 @@ class TopicService:
         self.poll_interval = poll_interval
         self.rng = rng or random.Random()
         self._last: _Rebalance | None = None
+        self._throttle_topics: set[str] = set()
+        """Topics of reassignments seen running (ours or not): when none runs any more, the replication
+        throttles are taken off them and off every broker, as Kafka's `--verify` does."""
         self._lock = asyncio.Lock()
 
     # ---- helpers ---------------------------------------------------------------------------------------
@@ -230,6 +237,7 @@ class TopicService:
         timeout = parse_duration(params.get("timeout") or "0", "timeout")
         dry_run = params.flag("dryRun")
         fixed_start = params.integer("fixedStartIndex", -1, minimum=-1)
+        throttle = params.integer("throttle", 0, minimum=0)
         async with self._lock:
             pending = await self.backend.reassignment()
             if pending is not None and not dry_run:
@@ -248,9 +256,13 @@ class TopicService:
             answer: Json = {"state": state_table(moves, {}), "moves": _moves_json(moves)}
             if dry_run:
                 return {"status": "planned", **answer, "progress": _progress(0, len(moves))}
+            self._throttle_topics |= {m.topic for m in moves}
+            if throttle > 0:  # before the reassignment, as Kafka's tool does
+                await self._set_throttles(moves, throttle)
             try:
                 await self.backend.start_reassignment({(m.topic, m.partition): m.new for m in moves})
             except ReassignmentRunning as e:
+                await self._clear_throttles()
                 raise self._in_progress(e.pending) from None
             self._last = _Rebalance(moves, realign)
         if timeout <= 0:
@@ -273,6 +285,31 @@ class TopicService:
                                     self._draw(fixed_start, len(brokers)))
                 for name, assignment in current.items()}
 
+    async def _set_throttles(self, moves: Sequence[PartitionMove], rate: int) -> None:
+        entries = throttled_replicas(moves)
+        topics = await self.backend.read_topics(entries)
+        for name, throttled in entries.items():
+            if name in topics:
+                await self.backend.set_config(name, {**topics[name].config, **throttled})
+        configs = await self.backend.broker_configs()
+        for broker in sorted({b for m in moves for b in (*m.old, *m.new)}):
+            rates = dict.fromkeys(THROTTLE_RATES, str(rate))
+            await self.backend.set_broker_config(broker, {**configs.get(broker, {}), **rates})
+
+    async def _clear_throttles(self) -> None:
+        if not self._throttle_topics:
+            return
+        names, self._throttle_topics = self._throttle_topics, set()
+        replica_keys = (LEADER_THROTTLED_REPLICAS, FOLLOWER_THROTTLED_REPLICAS)
+        for topic in (await self.backend.read_topics(sorted(names))).values():
+            if any(k in topic.config for k in replica_keys):
+                await self.backend.set_config(
+                    topic.name, {k: v for k, v in topic.config.items() if k not in replica_keys})
+        for broker, config in sorted((await self.backend.broker_configs()).items()):
+            if any(k in config for k in THROTTLE_RATES):
+                await self.backend.set_broker_config(
+                    broker, {k: v for k, v in config.items() if k not in THROTTLE_RATES})
+
     @staticmethod
     def _in_progress(pending: Mapping[PartitionKey, Sequence[int]]) -> ApiError:
         topics = sorted({t for t, _ in pending})
@@ -282,6 +319,10 @@ class TopicService:
     async def _state(self) -> Json:
         """Status table and progress of the last rebalance (or the one running if another started it)."""
         pending = await self.backend.reassignment()
+        if pending is None:
+            await self._clear_throttles()
+        else:
+            self._throttle_topics |= {t for t, _ in pending}
         last = self._last
         if last is None:
             if pending is None:

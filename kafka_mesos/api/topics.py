@@ -24,6 +24,9 @@ _START_PARTITION = ParamSpec("startPartitionId", "integer", "first partition id 
 _TIMEOUT = ParamSpec("timeout", "duration", "wait until the reassignment completes (none: do not wait)")
 _REALIGN = ParamSpec("realign", "flag", "move only partitions with replicas outside the brokers")
 _DRY_RUN = ParamSpec("dryRun", "flag", "only show the plan (moves per broker), write nothing")
+_THROTTLE = ParamSpec("throttle", "integer",
+                      "replication throttle in bytes/s while data moves (removed when done); 0: none",
+                      default="0")
 
 _OPERATIONS: dict[str, tuple[str, tuple[ParamSpec, ...]]] = {
     "list": ("List topics", (_TOPIC,)),
@@ -34,10 +37,10 @@ _OPERATIONS: dict[str, tuple[str, tuple[ParamSpec, ...]]] = {
     "rebalance": ("Rebalance topics over brokers (no topic: status)",
                   (_TOPIC, _BROKER, ParamSpec("replicas", "integer", "new replication factor (-1 keep)",
                                               default="-1"),
-                   _FIXED_START, _START_PARTITION, _TIMEOUT, _REALIGN, _DRY_RUN)),
+                   _FIXED_START, _START_PARTITION, _TIMEOUT, _REALIGN, _DRY_RUN, _THROTTLE)),
     "realign": ("Realign topics onto brokers (no topic: status)",
                 (_TOPIC, _BROKER, ParamSpec("replicas", "integer", "new replication factor (-1 keep)",
-                                            default="-1"), _FIXED_START, _TIMEOUT, _DRY_RUN)),
+                                            default="-1"), _FIXED_START, _TIMEOUT, _DRY_RUN, _THROTTLE)),
 }
 
 _G1_OPERATIONS: dict[str, tuple[str, tuple[ParamSpec, ...]]] = {
@@ -110,6 +113,7 @@ def rebalance_route(handler: Handler | None = None) -> Route:
         ParamSpec("replicas", "integer", "new replication factor for every topic (-1 keep)", default="-1"),
         ParamSpec("timeout", "duration", "wait until done", default="0"),
         _DRY_RUN,
+        _THROTTLE,
     )
     return Route("/api/brokers/rebalance", "Rebalance (older route)", params,
                  handler or _unavailable("rebalance"), "broker (older routes)", rename=(("id", "broker"),))

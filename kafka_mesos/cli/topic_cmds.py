@@ -65,6 +65,7 @@ def _show_rebalance(answer: Mapping[str, Any], as_json: bool, what: str) -> None
 FOLLOW_INTERVAL = 0.5
 _TIMEOUT_HELP = "wait until done, showing progress (default: do not wait)"
 _DRY_RUN_HELP = "print the plan (moves per broker), change nothing"
+_THROTTLE_HELP = "limit replication to this many bytes/s while data moves (taken off when done)"
 
 
 def _rebalance_flow(start: Callable[[], dict[str, Any]], status: Callable[[], dict[str, Any]],
@@ -193,11 +194,12 @@ def _rebalance_command(name: str, realign: bool) -> click.Command:
     @click.option("--fixedStartIndex", "fixed_start_index", metavar="N")
     @click.option("--dry-run", "dry_run", is_flag=True, help=_DRY_RUN_HELP)
     @click.option("--status", "show_status", is_flag=True, help="show the reassignment in progress")
+    @click.option("--throttle", metavar="BYTES/S", help=_THROTTLE_HELP)
     @api_option
     @json_option
     def command(expr: str | None, broker: str | None, replicas: str | None, timeout: str | None,
-                fixed_start_index: str | None, dry_run: bool, show_status: bool, api: str | None,
-                as_json: bool) -> None:
+                fixed_start_index: str | None, dry_run: bool, show_status: bool, throttle: str | None,
+                api: str | None, as_json: bool) -> None:
         what = "Realign" if realign else "Rebalance"
         client = client_for(api)
         if show_status or expr in (None, "status"):
@@ -206,7 +208,8 @@ def _rebalance_command(name: str, realign: bool) -> click.Command:
             _show_rebalance(client.topic(name), as_json, what)
             return
         params: dict[str, ParamValue] = {"topic": expr, "broker": broker, "replicas": replicas,
-                                         "fixedStartIndex": fixed_start_index, "dryRun": dry_run or None}
+                                         "fixedStartIndex": fixed_start_index, "dryRun": dry_run or None,
+                                         "throttle": throttle}
         sent = {k: v for k, v in params.items() if v is not None}
         _rebalance_flow(lambda: client.topic(name, **sent), lambda: client.topic(name), timeout, as_json,
                         what)
@@ -233,10 +236,12 @@ for _command in (topic_list, topic_add, topic_update, topic_delete, topic_partit
 @click.option("--timeout", metavar="DURATION", help=_TIMEOUT_HELP)
 @click.option("--dry-run", "dry_run", is_flag=True, help=_DRY_RUN_HELP)
 @click.option("--status", "show_status", is_flag=True, help="show the reassignment in progress")
+@click.option("--throttle", metavar="BYTES/S", help=_THROTTLE_HELP)
 @api_option
 @json_option
 def rebalance_command(expr: str | None, topics: str | None, replicas: str | None, timeout: str | None,
-                      dry_run: bool, show_status: bool, api: str | None, as_json: bool) -> None:
+                      dry_run: bool, show_status: bool, throttle: str | None, api: str | None,
+                      as_json: bool) -> None:
     """Rebalance topics over brokers (older form of `topic rebalance`)."""
     client = client_for(api)
     if show_status or expr in (None, "status"):
@@ -245,6 +250,6 @@ def rebalance_command(expr: str | None, topics: str | None, replicas: str | None
         _show_rebalance(client.rebalance(), as_json, "Rebalance")
         return
     params: dict[str, ParamValue] = {"id": expr, "topics": topics, "replicas": replicas,
-                                     "dryRun": dry_run or None}
+                                     "dryRun": dry_run or None, "throttle": throttle}
     sent = {k: v for k, v in params.items() if v is not None}
     _rebalance_flow(lambda: client.rebalance(**sent), client.rebalance, timeout, as_json, "Rebalance")

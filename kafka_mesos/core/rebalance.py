@@ -385,6 +385,26 @@ def moves_per_broker(moves: Sequence[PartitionMove]) -> dict[int, dict[str, int]
     return dict(sorted(summary.items()))
 
 
+LEADER_THROTTLED_REPLICAS = "leader.replication.throttled.replicas"
+FOLLOWER_THROTTLED_REPLICAS = "follower.replication.throttled.replicas"
+THROTTLE_RATES = ("leader.replication.throttled.rate", "follower.replication.throttled.rate")
+
+
+def throttled_replicas(moves: Sequence[PartitionMove]) -> dict[str, dict[str, str]]:
+    """Topic config entries that throttle a reassignment as Kafka's own tool does: the current replicas of
+    moving partitions lead (``p:b``), the new ones follow."""
+    leaders: dict[str, list[str]] = {}
+    followers: dict[str, list[str]] = {}
+    for move in moves:
+        added = [b for b in move.new if b not in move.old]
+        if not added:
+            continue
+        leaders.setdefault(move.topic, []).extend(f"{move.partition}:{b}" for b in move.old)
+        followers.setdefault(move.topic, []).extend(f"{move.partition}:{b}" for b in added)
+    return {topic: {LEADER_THROTTLED_REPLICAS: ",".join(leaders[topic]),
+                    FOLLOWER_THROTTLED_REPLICAS: ",".join(followers[topic])} for topic in leaders}
+
+
 def is_balanced(assignment: Mapping[int, Sequence[int]], brokers: Sequence[int]) -> bool:
     """Every replica on ``brokers``, each broker holding ⌊R/n⌋ or ⌈R/n⌉ replicas and leading at most
     ⌈P/n⌉ partitions: what ``plan_topic`` produces and leaves unchanged."""

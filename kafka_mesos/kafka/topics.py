@@ -21,6 +21,7 @@ from kafka_mesos.core.errors import ValidationError
 TOPICS_PATH = "/brokers/topics"
 BROKER_IDS_PATH = "/brokers/ids"
 TOPIC_CONFIG_PATH = "/config/topics"
+BROKER_CONFIG_PATH = "/config/brokers"
 CONFIG_CHANGES_PATH = "/config/changes"
 CONFIG_CHANGE_PREFIX = "/config/changes/config_change_"
 REASSIGN_PATH = "/admin/reassign_partitions"
@@ -187,6 +188,14 @@ class TopicBackend(Protocol):
         """Ask Kafka to delete the topic (its controller does it). Raises TopicMarkedForDeletion."""
         ...
 
+    async def broker_configs(self) -> dict[int, dict[str, str]]:
+        """Dynamic per-broker config overrides (``/config/brokers/<id>``), by broker id."""
+        ...
+
+    async def set_broker_config(self, broker_id: int, config: Mapping[str, str]) -> None:
+        """Replace a broker's whole override set and notify the brokers."""
+        ...
+
     async def reassignment(self) -> dict[PartitionKey, list[int]] | None:
         """Partitions still being reassigned, None when no reassignment runs."""
         ...
@@ -306,9 +315,29 @@ class ZkTopicBackend:
 
     async def set_config(self, name: str, config: Mapping[str, str]) -> None:
         await self._write_config(name, config)
+        await self._notify(f"topics/{name}")
+
+    async def _notify(self, entity_path: str) -> None:
         await self._ensure(CONFIG_CHANGES_PATH)
         await self.zk.run(partial(self.zk.client.create_async, self._path(CONFIG_CHANGE_PREFIX),
-                                  encode_config_change(f"topics/{name}"), sequence=True))
+                                  encode_config_change(entity_path), sequence=True))
+
+    async def broker_configs(self) -> dict[int, dict[str, str]]:
+        ids = [int(i) for i in await self._children(BROKER_CONFIG_PATH) if i.isdigit()]
+        results = await self._get_many([self._path(f"{BROKER_CONFIG_PATH}/{i}") for i in ids])
+        return {i: decode_entity_config(r[0]) for i, r in zip(ids, results, strict=True)
+                if not isinstance(r, Exception)}
+
+    async def set_broker_config(self, broker_id: int, config: Mapping[str, str]) -> None:
+        client = self.zk.client
+        path = self._path(f"{BROKER_CONFIG_PATH}/{broker_id}")
+        data = encode_entity_config(config)
+        await self._ensure(BROKER_CONFIG_PATH)
+        try:
+            await self.zk.run(partial(client.set_async, path, data))
+        except NoNodeError:
+            await self.zk.run(partial(client.create_async, path, data))
+        await self._notify(f"brokers/{broker_id}")
 
     async def delete_topic(self, name: str) -> None:
         await self._ensure(DELETE_TOPICS_PATH)

@@ -37,6 +37,7 @@ class MemoryTopics:
         self.config_changes: list[str] = []
         self.deleted: list[str] = []
         """Topics marked for deletion (nothing deletes them here)."""
+        self.broker_config: dict[int, dict[str, str]] = {}
 
     async def topic_names(self) -> list[str]:
         return sorted(self.topics)
@@ -63,6 +64,13 @@ class MemoryTopics:
         if name in self.deleted:
             raise TopicMarkedForDeletion(name)
         self.deleted.append(name)
+
+    async def broker_configs(self) -> dict[int, dict[str, str]]:
+        return {b: dict(c) for b, c in self.broker_config.items()}
+
+    async def set_broker_config(self, broker_id: int, config: Mapping[str, str]) -> None:
+        self.broker_config[broker_id] = dict(config)
+        self.config_changes.append(f"brokers/{broker_id}")
 
     async def reassignment(self) -> dict[PartitionKey, list[int]] | None:
         if self.pending is not None:

@@ -124,3 +124,23 @@ async def test_new_topics_start_at_partition_zero(api: Client) -> None:
     assert code == 400 and body["field"] == "startPartitionId"
     added = await api.ok("/api/topic/add", topic="t1", partitions=2, startPartitionId=0)
     assert list(added["topics"][0]["partitions"]) == ["0", "1"]
+
+
+async def test_throttles_set_while_moving_and_taken_off_when_done(api: Client) -> None:
+    await api.ok("/api/topic/add", topic="t1", partitions=2, replicas=1, broker="0", options="flush.ms=1")
+    api.backend.broker_config[0] = {"log.cleaner.threads": "2"}
+    api.backend.steps_per_read = 0
+    await api.ok("/api/topic/rebalance", topic="t1", broker="0,1", throttle=1000)
+    moving = next(iter(api.backend.pending or {}))[1]
+    config = api.backend.topics["t1"].config
+    assert config == {"flush.ms": "1", "leader.replication.throttled.replicas": f"{moving}:0",
+                      "follower.replication.throttled.replicas": f"{moving}:1"}
+    rates = {"leader.replication.throttled.rate": "1000", "follower.replication.throttled.rate": "1000"}
+    assert api.backend.broker_config == {0: {"log.cleaner.threads": "2", **rates}, 1: rates}
+    assert "topics/t1" in api.backend.config_changes and "brokers/1" in api.backend.config_changes
+    assert (await api.ok("/api/topic/rebalance"))["status"] == "running"
+    assert api.backend.broker_config[1] == rates  # still moving: throttles stay
+    api.backend.steps_per_read = 5
+    assert (await api.ok("/api/topic/rebalance"))["status"] == "idle"
+    assert api.backend.topics["t1"].config == {"flush.ms": "1"}
+    assert api.backend.broker_config == {0: {"log.cleaner.threads": "2"}, 1: {}}

@@ -33,6 +33,8 @@ async def test_reads_fall_back_to_single_reads_and_writes_are_kafkas(zk_chroot: 
         assert topics["t1"].under_replicated() == [0, 1]  # no controller: no partition state yet
         assert await backend.reassignment() == {("t1", 0): [2, 1]}
         assert await backend.live_brokers() == {}
+        await backend.set_broker_config(1, {"leader.replication.throttled.rate": "1000"})
+        assert await backend.broker_configs() == {1: {"leader.replication.throttled.rate": "1000"}}
     finally:
         await bridge.stop()
     client = KazooClient(hosts=zk_chroot.connect_string, timeout=10.0)
@@ -41,6 +43,11 @@ async def test_reads_fall_back_to_single_reads_and_writes_are_kafkas(zk_chroot: 
         assert client.get("/brokers/topics/t1")[0] == b'{"version":1,"partitions":{"0":[1,2],"1":[2,1]}}'
         assert client.get("/admin/reassign_partitions")[0] == (
             b'{"version":1,"partitions":[{"topic":"t1","partition":0,"replicas":[2,1]}]}')
+        assert client.get("/config/brokers/1")[0] == (
+            b'{"version":1,"config":{"leader.replication.throttled.rate":"1000"}}')
+        changes = sorted(client.get_children("/config/changes"))
+        assert [client.get(f"/config/changes/{c}")[0] for c in changes] == [
+            b'{"version":2,"entity_path":"brokers/1"}']
     finally:
         client.stop()
         client.close()
