@@ -13,8 +13,7 @@ import pytest
 from kafka_mesos.executor.artifact import build_executor_zipapp
 from kafka_mesos.mesos import codec
 from kafka_mesos.mesos.pb import executor_pb2
-
-CAPTURES = Path("/work/shared/mesos-captures")
+from tests.support.captures import CAPTURES
 
 # Runs inside the isolated interpreter with only the zipapp on sys.path.
 PROBE = """

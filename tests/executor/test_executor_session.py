@@ -5,7 +5,6 @@ import base64
 import json
 import uuid
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
@@ -22,8 +21,7 @@ from kafka_mesos.mesos.executor_session import (
 )
 from kafka_mesos.mesos.pb import executor_pb2, mesos_pb2
 from tests.executor.agent_double import AgentDouble
-
-CAPTURES = Path("/work/shared/mesos-captures")
+from tests.support.captures import CAPTURES
 
 
 def test_parse_duration() -> None:

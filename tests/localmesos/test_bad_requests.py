@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -11,8 +10,8 @@ import aiohttp
 from kafka_mesos.localmesos.cluster import LocalMesos
 from kafka_mesos.mesos import codec
 from tests.localmesos.client import Call, RawFramework, framework_info
+from tests.support.captures import CAPTURES
 
-CAPTURES = Path(__file__).resolve().parent / "captures"
 TEXT = "text/plain; charset=utf-8"
 
 

@@ -1,4 +1,4 @@
-"""Loads the real Mesos 1.12 recordings in /work/shared/mesos-captures (golden test vectors)."""
+"""Loads the recordings of real Mesos 1.12 traffic kept in tests/captures (golden test vectors)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ from typing import Any
 from google.protobuf.message import Message
 
 from kafka_mesos.mesos.pb import executor_pb2, scheduler_pb2
+from tests.support.captures import CAPTURES as REPO_CAPTURES
 
-CAPTURES = Path(os.environ.get("KAFKA_MESOS_CAPTURES", "/work/shared/mesos-captures"))
+CAPTURES = Path(os.environ.get("KAFKA_MESOS_CAPTURES", str(REPO_CAPTURES)))
 FILES = ("scheduler-json.jsonl", "scheduler-protobuf.jsonl", "executor-json.jsonl", "executor-protobuf.jsonl")
 
 
@@ -35,8 +36,6 @@ def lines() -> list[Line]:
     out: list[Line] = []
     for name in FILES:
         path = CAPTURES / name
-        if not path.exists():
-            continue
         with path.open() as fh:
             out.extend(Line(name, json.loads(raw)) for raw in fh if raw.strip())
     return out
