@@ -194,7 +194,7 @@ class Controller:
 
     def run(self):
         next_move = 0.0
-        while not self.stop.wait(min(self.pace, 0.1) if self.active else 0.2):
+        while not self.stop.wait(min(self.pace, 0.1) if self.active else 1.0):
             try:
                 if not self.active:
                     self.elect()
