@@ -21,7 +21,9 @@ BROKER = ("--cpus", "0.01", "--mem", "128", "--heap", "64", "--options", "zookee
 
 def test_killed_broker_is_relaunched_after_the_failover_delay_on_the_same_host(
         tmp_path: Path, zk_chroot: ZkChroot, standin_dist: Path) -> None:
-    with failover_cluster(tmp_path, zk_chroot.connect_string, standin_dist) as (mesos, scheduler):
+    steady = ("--failover-stable-after", "8s")
+    with failover_cluster(tmp_path, zk_chroot.connect_string, standin_dist, scheduler_args=steady) as (
+            mesos, scheduler):
         scheduler.cli("add", "0", *BROKER, "--failover-delay", "6s", "--failover-max-tries", "5")
         scheduler.cli("start", "0", "--timeout", "60s", timeout=120)
         first = scheduler.brokers()[0]
@@ -48,6 +50,13 @@ def test_killed_broker_is_relaunched_after_the_failover_delay_on_the_same_host(
         for kind in ("launched", "running", "failed", "relaunch-scheduled"):
             assert kind in kinds, kinds
         assert "relaunch-scheduled" in scheduler.cli("broker", "list", "0", "--events").stdout
+
+        steady_broker = wait_brokers(scheduler, lambda b: b[0]["failover"]["failures"] == 0, 60,
+                                     "failure counter reset after a steady run")[0]
+        assert steady_broker["events"][-1]["kind"] == "failures-reset"
+        reset_at = event_times(steady_broker, "failures-reset")[-1]
+        running_at = event_times(steady_broker, "running")[-1]
+        assert reset_at >= running_at + 8 - 0.01, "only after --failover-stable-after"
         assert len(mesos.running_tasks()) == 1
         scheduler.cli("stop", "0", "--timeout", "60s", timeout=120)
 
