@@ -75,6 +75,23 @@ def test_scheduler_crash_during_a_twenty_broker_launch(
         second.cli("stop", TWENTY, "--timeout", "120s", timeout=180)
 
 
+def test_sigkill_of_the_scheduler_mid_launch(tmp_path: Path, zk_chroot: ZkChroot, standin_dist: Path) -> None:
+    """Not a chosen point: SIGKILL once some of the twenty run and others are still starting."""
+    with failover_cluster(tmp_path, zk_chroot.connect_string, standin_dist) as (mesos, first):
+        first.cli("add", TWENTY, *SMALL)
+        first.cli("start", TWENTY, "--timeout", "0")
+        wait_until(lambda: len(mesos.running_tasks()) >= 3, timeout=60, interval=0.01, message="launching")
+        first.process.popen.send_signal(signal.SIGKILL)
+        first.process.popen.wait(30)
+        framework_id = framework_ids(first)[0]
+
+        second = restart_scheduler(tmp_path, zk_chroot.connect_string, standin_dist, mesos)
+        wait_until(lambda: framework_ids(second), timeout=60, message="re-subscribed")
+        assert framework_ids(second) == [framework_id]
+        assert_one_running_task_each(mesos, second, 20)
+        second.cli("stop", TWENTY, "--timeout", "120s", timeout=180)
+
+
 def test_a_task_the_store_forgot_is_killed_not_duplicated(
         tmp_path: Path, zk_chroot: ZkChroot, standin_dist: Path) -> None:
     with failover_cluster(tmp_path, zk_chroot.connect_string, standin_dist) as (mesos, first):
