@@ -10,6 +10,7 @@ import click
 
 from kafka_mesos.localmesos.cluster import LocalMesos
 from kafka_mesos.localmesos.config import DEFAULT_ATTRIBUTES, DEFAULT_RESOURCES, LocalMesosConfig
+from kafka_mesos.localmesos.port_shares import per_agent_resources
 from kafka_mesos.localmesos.resources import ResourceParseError, Resources, parse_attributes
 from kafka_mesos.localmesos.zk_registration import parse_zk_url
 
@@ -152,7 +153,11 @@ def local_mesos_command(
             agents=agents,
             resources=resources,
             attributes=attributes,
-            agent_resources=_index_overrides(agent_resources, "--agent-resources"),
+            # The agents share this host: each offers its own share of the ports unless told otherwise.
+            agent_resources={
+                **per_agent_resources(resources, agents),
+                **_index_overrides(agent_resources, "--agent-resources"),
+            },
             agent_attributes=_index_overrides(agent_attributes, "--agent-attributes"),
             agent_hostnames=_index_overrides(agent_hostnames, "--agent-hostname"),
             zk=zk,

@@ -20,13 +20,13 @@ from aiohttp import web
 
 from kafka_mesos.api.app import build_app
 from kafka_mesos.api.auth import AuthConfigError, api_auth_from
+from kafka_mesos.localmesos.port_shares import per_agent_resources
 from kafka_mesos.mesos import codec
 from kafka_mesos.mesos.pb import mesos_pb2
 from kafka_mesos.runtime.artifacts import Artifacts, prepare_artifacts
 from kafka_mesos.runtime.bind_address import BindAddressError, resolve_bind_address
 from kafka_mesos.runtime.control import SchedulerControlAdapter
 from kafka_mesos.runtime.leadership import HighAvailability, NotLeaderCaller
-from kafka_mesos.runtime.local_ports import per_agent_resources
 from kafka_mesos.scheduler.scheduler import Scheduler, SchedulerConfig
 from kafka_mesos.scheduler.translate import LaunchContext
 from kafka_mesos.settings import Settings

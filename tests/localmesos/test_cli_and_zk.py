@@ -49,6 +49,8 @@ async def test_cli_runs_until_sigterm(http: aiohttp.ClientSession, tmp_path: Pat
         async with http.get(f"{match.group(1)}/state") as response:
             state = await response.json()
         resources = [s["resources"] for s in state["slaves"]]
+        # The agents share 127.0.0.1: agent 0 offers its half of the default ports, agent 1 its override.
+        assert resources[0]["ports"] == "[31000-31499]"
         assert resources[0]["cpus"] == 4.0 and resources[1] == {
             "disk": 0.0,
             "mem": 1024.0,
