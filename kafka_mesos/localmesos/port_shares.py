@@ -1,4 +1,4 @@
-"""Embedded local Mesos: its agents share one host (127.0.0.1), so they must not offer the same ports.
+"""Agents of one local Mesos share 127.0.0.1, so they must not offer the same ports.
 
 `--local-resources "...;ports:[31000-32000]"` with three agents gives each agent a disjoint third of the
 range. A resources text whose ports already depend on the agent number (`{n}`) is left alone.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kafka_mesos.runtime.local_ports import per_agent_resources
+from kafka_mesos.localmesos.port_shares import per_agent_resources
 
 
 def test_one_range_split_in_disjoint_shares() -> None:
