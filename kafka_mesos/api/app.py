@@ -49,6 +49,8 @@ def build_app(
     topic_service = TopicService(topics, cluster) if topics is not None else None
     routes = broker_routes(service) + topic_routes(topic_service) + admin_routes()
     app = web.Application(middlewares=[_json_errors, *([auth_middleware(auth)] if auth else [])])
+    if topic_service is not None:
+        app.cleanup_ctx.append(topic_service.watch_throttles)
     for route in routes:
         app.router.add_route("GET", route.path, _dispatcher(route))
         app.router.add_route("POST", route.path, _dispatcher(route))

@@ -8,8 +8,10 @@ controller does the moving and deletes the znode when done.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,6 +49,7 @@ from kafka_mesos.kafka.topics import (
 )
 
 Json = dict[str, Any]
+log = logging.getLogger(__name__)
 
 
 def topic_json(topic: Topic) -> Json:
@@ -70,10 +73,11 @@ class _Rebalance:
 
 class TopicService:
     def __init__(self, backend: TopicBackend, cluster: ApiCluster, *, poll_interval: float = 0.1,
-                 rng: random.Random | None = None) -> None:
+                 throttle_check_interval: float = 5.0, rng: random.Random | None = None) -> None:
         self.backend = backend
         self.cluster = cluster
         self.poll_interval = poll_interval
+        self.throttle_check_interval = throttle_check_interval
         self.rng = rng or random.Random()
         self._last: _Rebalance | None = None
         self._throttle_topics: set[str] = set()
@@ -284,6 +288,29 @@ class TopicService:
         return {name: realign_topic(assignment, brokers, replicas[name],
                                     self._draw(fixed_start, len(brokers)))
                 for name, assignment in current.items()}
+
+    async def watch_throttles(self, app: object = None) -> AsyncIterator[None]:
+        """aiohttp cleanup context: while the API runs, take throttles off soon after a reassignment ends,
+        even when nobody asks for its status."""
+        task = asyncio.get_running_loop().create_task(self._throttle_watch(), name="topic-throttle-watch")
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _throttle_watch(self) -> None:
+        while True:
+            await asyncio.sleep(self.throttle_check_interval)
+            if not self._throttle_topics:
+                continue
+            try:
+                async with self._lock:
+                    if await self.backend.reassignment() is None:
+                        await self._clear_throttles()
+            except Exception:  # ZooKeeper away for a moment: try again next round
+                log.exception("taking replication throttles off failed")
 
     async def _set_throttles(self, moves: Sequence[PartitionMove], rate: int) -> None:
         entries = throttled_replicas(moves)

@@ -144,3 +144,31 @@ async def test_throttles_set_while_moving_and_taken_off_when_done(api: Client) -
     assert (await api.ok("/api/topic/rebalance"))["status"] == "idle"
     assert api.backend.topics["t1"].config == {"flush.ms": "1"}
     assert api.backend.broker_config == {0: {"log.cleaner.threads": "2"}, 1: {}}
+
+
+async def test_throttles_come_off_without_anyone_asking(tmp_path: Path) -> None:
+    from kafka_mesos.api.params import Params
+    from kafka_mesos.api.topic_service import TopicService
+    from tests.support.ports import wait_until_async
+
+    backend = MemoryTopics({0: None, 1: None})
+    cluster = await open_cluster(tmp_path / "state.json")
+    service = TopicService(backend, cluster, throttle_check_interval=0.02)
+    watcher = service.watch_throttles()
+    try:
+        await anext(watcher)
+        await service.add(Params({"topic": "t1", "partitions": "2", "broker": "0"}))
+        backend.steps_per_read = 0
+        await service.rebalance(Params({"topic": "t1", "broker": "0,1", "throttle": "500"}))
+        assert backend.broker_config[1]["follower.replication.throttled.rate"] == "500"
+        backend.steps_per_read = 5  # the controller finishes; nobody asks for the status
+
+        def off() -> bool:
+            return all(not c for b, c in backend.broker_config.items())
+
+        await wait_until_async(off, timeout=10, interval=0.02, message="throttles taken off")
+        assert "leader.replication.throttled.replicas" not in backend.topics["t1"].config
+    finally:
+        with pytest.raises(StopAsyncIteration):
+            await anext(watcher)
+        await cluster.close()
