@@ -303,12 +303,13 @@ class TopicService:
     async def _throttle_watch(self) -> None:
         while True:
             await asyncio.sleep(self.throttle_check_interval)
-            if not self._throttle_topics:
-                continue
             try:
                 async with self._lock:
-                    if await self.backend.reassignment() is None:
+                    pending = await self.backend.reassignment()
+                    if pending is None:
                         await self._clear_throttles()
+                    else:  # also one that runs across a scheduler restart
+                        self._throttle_topics |= {t for t, _ in pending}
             except Exception:  # ZooKeeper away for a moment: try again next round
                 log.exception("taking replication throttles off failed")
 
