@@ -1,13 +1,16 @@
 """Offer matching: brokers that want to run + offers + current placements + now -> launch decisions.
 
 Brokers are tried in id order; several may land on one offer (resources are subtracted as they are
-placed). Per offer the checks run in mesos/kafka's order: cpus, mem, port, volume, constraints; before
-that, per broker, the failover delay and the stickiness window. A broker that is not placed gets the
-reasons (a bounded list) so that "why is my broker not starting?" has an answer.
+placed), but each broker's search starts at the offer after the previous placement, so a round spreads
+brokers over the offers (agents) round-robin instead of filling the first one: what an SRE expects for
+fault tolerance, and it lets the agents start their executors in parallel. Per offer the checks run
+in mesos/kafka's order: cpus, mem, port, volume, constraints; before that, per broker, the failover
+delay and the stickiness window. A broker that is not placed gets the reasons (a bounded list) so
+that "why is my broker not starting?" has an answer.
 
-Cost: brokers with the same resource needs and no constraints share a cursor over the offers
-(capacity only shrinks during a round, so an offer that did not fit one of them fits none of the
-later ones); a constrained broker's failure is reused by identical brokers while no placement has
+Cost: brokers with the same resource needs and no constraints share the list of offers that may
+still fit (capacity only shrinks during a round, so an offer that did not fit one of them fits none of
+the later ones); a constrained broker's failure is reused by identical brokers while no placement has
 happened in between. So a round is roughly O(brokers + offers) in the common case.
 """
 
@@ -144,12 +147,13 @@ def match(brokers: Iterable[Broker], offers: Sequence[Offer], placements: Iterab
     attributes = {a for c in compiled.values() for a, _ in c.items}
     index = PlacementIndex(placements, attributes)
 
-    cursors: dict[tuple[object, ...], int] = {}  # unconstrained need -> first offer that may still fit
+    monotone_alive: dict[tuple[object, ...], list[int]] = {}  # need -> offers that may still fit, sorted
     class_reasons: dict[tuple[object, ...], _Reasons] = {}
     alive_for: dict[tuple[object, ...], dict[int, None]] = {}  # need -> offers that may still fit
     dead_reasons: dict[tuple[object, ...], _Reasons] = {}
     failed_at_version: dict[tuple[object, ...], tuple[int, list[str]]] = {}
     version = 0  # launches so far: a constrained failure stays valid while this does not move
+    next_start = 0  # round-robin: the offer after the previous placement is tried first
     ex_cpus, ex_mem = to_milli(executor_cpus), to_milli(executor_mem)
 
     for broker in candidates:
@@ -165,14 +169,15 @@ def match(brokers: Iterable[Broker], offers: Sequence[Offer], placements: Iterab
         constraints = compiled.get(broker.id)
 
         if sticky_host is None and (constraints is None or constraints.monotone):
-            # Failures are monotone here: later brokers with the same needs resume where this one
-            # stopped, so a round costs O(brokers + offers) instead of O(brokers x offers).
+            # Failures are monotone here: later brokers with the same needs skip the offers that
+            # failed for this one, so a round costs about O(brokers + offers), not O(brokers x offers).
             if constraints is not None:
                 key = (*key, tuple(sorted(broker.constraints.items())))
-            start = cursors.get(key, 0)
+            fitting = monotone_alive.setdefault(key, list(range(len(slots))))
             reasons = class_reasons.setdefault(key, _Reasons())
             placed = None
-            for position in range(start, len(slots)):
+            failed: list[int] = []
+            for position in _rotated(fitting, next_start):
                 slot = slots[position]
                 reason, port = _check(slot, need)
                 if reason is None and constraints is not None:
@@ -181,12 +186,15 @@ def match(brokers: Iterable[Broker], offers: Sequence[Offer], placements: Iterab
                     placed = (position, port)
                     break
                 reasons.add(reason)
-                cursors[key] = position + 1
+                failed.append(position)
+            if failed:
+                gone = set(failed)
+                monotone_alive[key] = [p for p in fitting if p not in gone]
             if placed is None:
                 result.reasons[broker.id] = reasons.render() or ["no offers"]
                 continue
-            cursors[key] = placed[0]
-            decision: LaunchDecision | None = _launch(broker, slots[placed[0]], need, placed[1])
+            placed_at = placed[0]
+            decision: LaunchDecision | None = _launch(broker, slots[placed_at], need, placed[1])
         else:
             full_key = (*key, sticky_host, tuple(sorted(broker.constraints.items())))
             cached = failed_at_version.get(full_key)
@@ -199,7 +207,8 @@ def match(brokers: Iterable[Broker], offers: Sequence[Offer], placements: Iterab
             if alive is None:
                 alive = alive_for[key] = dict.fromkeys(range(len(slots)))
             dead = dead_reasons.setdefault(key, _Reasons())
-            positions: Iterable[int] = alive if sticky_host is None else by_host.get(sticky_host, [])
+            positions: Iterable[int] = (_rotated(list(alive), next_start) if sticky_host is None
+                                        else by_host.get(sticky_host, []))
             newly_dead: list[int] = []
             if sticky_host is not None:
                 expires = broker.stickiness.expires()
@@ -220,6 +229,7 @@ def match(brokers: Iterable[Broker], offers: Sequence[Offer], placements: Iterab
                     reason = _constraint_reason(constraints, broker.id, slot, index)
                 if reason is None:
                     decision = _launch(broker, slot, need, port)
+                    placed_at = position
                     break
                 own.add(reason)
             for position in newly_dead:
@@ -233,11 +243,18 @@ def match(brokers: Iterable[Broker], offers: Sequence[Offer], placements: Iterab
         assert decision is not None
         result.launches.append(decision)
         version += 1
+        next_start = placed_at + 1
         if attributes:
             index.add(Placement(broker.id, decision.hostname, decision.attributes))
 
     result.unused_offer_ids = [slot.offer.id for slot in slots if not slot.used]
     return result
+
+
+def _rotated(positions: list[int], start: int) -> list[int]:
+    """``positions`` (sorted) from the first one at or after ``start``, wrapping around."""
+    split = next((i for i, position in enumerate(positions) if position >= start), len(positions))
+    return positions[split:] + positions[:split]
 
 
 def _constraint_reason(constraints: CompiledConstraints, broker_id: int, slot: _Slot,

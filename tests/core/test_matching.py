@@ -28,11 +28,20 @@ def test_seed_twenty_small_brokers_one_round_on_three_agents() -> None:
     result = match(brokers, offers, [], NOW)
     assert sorted(d.broker_id for d in result.launches) == list(range(1000, 1020))
     per_offer = {o.id: [d for d in result.launches if d.offer_id == o.id] for o in offers}
-    assert [len(v) for v in per_offer.values()] == [8, 8, 4]  # 2048 MB / 256 MB
+    assert [len(v) for v in per_offer.values()] == [7, 7, 6]  # round-robin over the three agents
     for decisions in per_offer.values():
         ports = [d.port for d in decisions]
         assert len(set(ports)) == len(ports)  # no port handed out twice
     assert result.unused_offer_ids == [] and result.reasons == {}
+
+
+def test_brokers_spread_round_robin_over_offers_with_room() -> None:
+    brokers = [broker(i, cpus=0.01, mem=256, heap=128) for i in range(10)]
+    offers = [offer("a", mem=100000), offer("b", mem=512), offer("c", mem=100000)]
+    result = match(brokers, offers, [], NOW)
+    hosts = [d.hostname for d in sorted(result.launches, key=lambda d: d.broker_id)]
+    # b has room for two; once full, the others keep alternating between a and c
+    assert hosts == ["a", "b", "c", "a", "b", "c", "a", "c", "a", "c"]
 
 
 def test_only_active_brokers_without_task() -> None:
