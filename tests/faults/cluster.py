@@ -178,7 +178,7 @@ class FaultCluster:
         """Task ids as stored on disk (file store), None when the store is not a file."""
         if self.storage and not self.storage.startswith("file:"):
             return None
-        path = self.api.workdir / "kafka-mesos.json"
+        path = Path(self.storage[len("file:"):]) if self.storage else self.api.workdir / "kafka-mesos.json"
         brokers = json.loads(path.read_text())["brokers"]
         result: dict[int, str | None] = {}
         for key, record in brokers.items():
