@@ -18,7 +18,7 @@ from kafka_mesos.localmesos import launcher
 from kafka_mesos.localmesos.config import LocalMesosConfig, format_duration
 from kafka_mesos.localmesos.executor_api import ExecutorApi
 from kafka_mesos.localmesos.executor_run import ExecutorRun, MasterLink
-from kafka_mesos.localmesos.fetcher import FetchError, fetch_all
+from kafka_mesos.localmesos.fetcher import FetcherCache, FetchError, fetch_all
 from kafka_mesos.localmesos.resources import Resources
 from kafka_mesos.localmesos.status_updates import StatusUpdateManager
 from kafka_mesos.localmesos.wire import MAX_REQUEST_BYTES
@@ -58,6 +58,7 @@ class LocalAgent(ExecutorApi):
         self._runner: web.AppRunner | None = None
         self._session: aiohttp.ClientSession | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self.fetcher_cache = FetcherCache(work_dir / "fetch" / agent_id)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -88,6 +89,8 @@ class LocalAgent(ExecutorApi):
             run.subscribed = False
         if self._runner is not None:
             await self._runner.cleanup()
+        self.fetcher_cache.close()
+        self.fetcher_cache = FetcherCache(self.fetcher_cache.directory)  # a restarted agent fetches again
         lost: list[tuple[str, str]] = []
         loop = asyncio.get_running_loop()
         for run in list(self.runs.values()):
@@ -118,6 +121,7 @@ class LocalAgent(ExecutorApi):
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
+        self.fetcher_cache.close()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -237,7 +241,8 @@ class LocalAgent(ExecutorApi):
         try:
             launcher.create_sandbox(run.directory)
             assert self._session is not None
-            await fetch_all(list(run.info.command.uris), run.directory, self._session)
+            await fetch_all(list(run.info.command.uris), run.directory, self._session, self.fetcher_cache,
+                            run.info.command.user or run.framework_info.user)
             env = launcher.ExecutorEnvironment(
                 agent_id=self.id,
                 agent_ip=self.config.ip,

@@ -1,5 +1,6 @@
 """The Mesos fetcher: URIs into the executor sandbox (http(s), file://, bare paths), extraction of
-archives into the sandbox root (archive kept), `executable`, `output_file`."""
+archives into the sandbox root (archive kept), `executable`, `output_file`, and the fetcher cache
+(`URI.cache`: fetched once per agent and user, sandboxes get a copy)."""
 
 from __future__ import annotations
 
@@ -33,17 +34,55 @@ def target_name(uri: mpb.CommandInfo.URI) -> str:
     return name
 
 
-async def fetch_all(uris: list[mpb.CommandInfo.URI], sandbox: Path, session: aiohttp.ClientSession) -> None:
+class FetcherCache:
+    """Mesos' fetcher cache of one agent: a URI with ``cache`` set is downloaded once (per user) into
+    ``directory``; concurrent launches wait for the same download. A failed download is not kept (the
+    next launch tries again). Like Mesos' cache it lives as long as the agent: the directory is emptied
+    when the agent starts, so a restarted agent fetches again."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self._entries: dict[tuple[str, str], asyncio.Future[Path]] = {}
+        self._serial = 0
+        shutil.rmtree(directory, ignore_errors=True)
+
+    async def get(self, uri: mpb.CommandInfo.URI, user: str, session: aiohttp.ClientSession) -> Path:
+        key = (user, uri.value)
+        entry = self._entries.get(key)
+        if entry is None or (entry.done() and (entry.cancelled() or entry.exception() is not None)):
+            self._serial += 1
+            entry = asyncio.ensure_future(_download_into(uri, self.directory / str(self._serial), session))
+            self._entries[key] = entry
+        return await asyncio.shield(entry)
+
+    def close(self) -> None:
+        """Cancel downloads still in progress (the agent stops)."""
+        for entry in self._entries.values():
+            entry.cancel()
+
+
+async def _download_into(uri: mpb.CommandInfo.URI, directory: Path, session: aiohttp.ClientSession) -> Path:
+    plain = mpb.CommandInfo.URI(value=uri.value, extract=False)  # extraction happens per sandbox
+    plain.output_file = target_name(uri)
+    await asyncio.to_thread(directory.mkdir, parents=True, exist_ok=True)
+    return await fetch_one(plain, directory, session)
+
+
+async def fetch_all(uris: list[mpb.CommandInfo.URI], sandbox: Path, session: aiohttp.ClientSession,
+                    cache: FetcherCache | None = None, user: str = "") -> None:
     for uri in uris:
-        await fetch_one(uri, sandbox, session)
+        await fetch_one(uri, sandbox, session, cache, user)
 
 
-async def fetch_one(uri: mpb.CommandInfo.URI, sandbox: Path, session: aiohttp.ClientSession) -> Path:
+async def fetch_one(uri: mpb.CommandInfo.URI, sandbox: Path, session: aiohttp.ClientSession,
+                    cache: FetcherCache | None = None, user: str = "") -> Path:
     target = sandbox / target_name(uri)
     target.parent.mkdir(parents=True, exist_ok=True)
     scheme = urlparse(uri.value).scheme.lower() if "://" in uri.value else ""
     try:
-        if scheme in ("http", "https"):
+        if uri.cache and cache is not None:
+            await asyncio.to_thread(shutil.copyfile, await cache.get(uri, user, session), target)
+        elif scheme in ("http", "https"):
             await _download(uri.value, target, session)
         elif scheme == "file" or scheme == "":
             source = Path(unquote(urlparse(uri.value).path) if scheme == "file" else uri.value)

@@ -179,8 +179,10 @@ def task_info(ctx: LaunchContext, broker: Broker, placement: Placement) -> mesos
         value=f"exec {ctx.executor_python} {ctx.executor_file}",
         shell=True,
         uris=[
+            # The executor's URL stays the same across scheduler versions: a cached copy could be stale.
             mesos_pb2.CommandInfo.URI(value=ctx.executor_url, extract=False, executable=False, cache=False),
-            mesos_pb2.CommandInfo.URI(value=ctx.kafka_url, extract=True, executable=False, cache=False),
+            # The distribution's name carries its version: the agent's fetcher cache downloads it once.
+            mesos_pb2.CommandInfo.URI(value=ctx.kafka_url, extract=True, executable=False, cache=True),
         ],
         environment=mesos_pb2.Environment(variables=[
             mesos_pb2.Environment.Variable(name="MESOS_SYSLOG_TAG", value=f"{ctx.framework_name}-{broker.id}")
