@@ -8,7 +8,8 @@ range; 4 ports per agent, so the 200 brokers spread over all 50 agents), the sch
 - Launch time: the `start` request until the API reports every broker `running` (registered in ZooKeeper).
 - Scheduler CPU: user+system seconds of the scheduler process over that time (from /proc).
 - Executor RSS: VmRSS of every executor process once all brokers run (median and max).
-Floors, same run: spawning the same 200 stand-in brokers directly (bench/seed_launch.py's floor), and the
+Floors, same run: spawning the same 200 stand-in brokers directly (already extracted; one that dies is
+started again), and the
 RSS of a bare `python3` running an asyncio loop (the executor's interpreter, nothing imported).
 """
 
@@ -23,6 +24,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 import urllib.parse
@@ -32,14 +34,12 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
 
-import seed_launch  # noqa: E402
 from kazoo.client import KazooClient  # noqa: E402
 
 from tests.faults.cluster import free_port_block  # noqa: E402
-from tests.support.ports import wait_until  # noqa: E402
-from tests.support.standin import build_standin_dist  # noqa: E402
+from tests.support.ports import free_port, wait_until  # noqa: E402
+from tests.support.standin import build_standin_dist, standin_top_dir  # noqa: E402
 from tests.support.zookeeper import ZooKeeperServer  # noqa: E402
 
 READY = re.compile(r"kafka-mesos scheduler ready: api (\S+)")
@@ -118,6 +118,51 @@ def measure_project(base: Path, zk_connect: str, dist: Path, brokers: int, agent
                 process.wait(300)
 
 
+def measure_floor(
+    work: Path, zk_connect: str, dist: Path, zk: KazooClient, brokers: int
+) -> tuple[float, int]:
+    """The stand-ins spawned directly (already extracted); one that dies (200 Python processes starting at
+    once on a small machine can lose their ZooKeeper connection) is started again. → (seconds, restarts)"""
+    top = standin_top_dir()
+    homes = []
+    for broker_id in range(brokers):
+        home = work / f"broker-{broker_id}"
+        home.mkdir(parents=True)
+        with tarfile.open(dist) as archive:
+            archive.extractall(home, filter="data")
+        kafka = home / top
+        config = kafka / "config" / "server.properties"
+        config.write_text(config.read_text() + f"\nbroker.id={broker_id}\nlisteners=PLAINTEXT://127.0.0.1:"
+                          f"{free_port()}\nlog.dirs={home / 'kafka-logs'}\nzookeeper.connect={zk_connect}\n")
+        homes.append(kafka)
+    env = dict(os.environ, KAFKA_HEAP_OPTS="-Xmx64M -Xms64M")
+
+    def start(kafka: Path) -> subprocess.Popen[bytes]:
+        return subprocess.Popen([str(kafka / "bin" / "kafka-server-start.sh"), "config/server.properties"],
+                                cwd=kafka, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    began = time.monotonic()
+    processes = [start(kafka) for kafka in homes]
+    restarts = 0
+
+    def all_registered() -> bool:
+        nonlocal restarts
+        for index, process in enumerate(processes):
+            if process.poll() is not None:
+                processes[index] = start(homes[index])
+                restarts += 1
+        return len(zk.get_children("/brokers/ids")) == brokers if zk.exists("/brokers/ids") else False
+
+    try:
+        wait_until(all_registered, timeout=900, interval=0.05)
+        return time.monotonic() - began, restarts
+    finally:
+        for process in processes:
+            process.send_signal(signal.SIGTERM)
+        for process in processes:
+            process.wait(120)
+
+
 def bare_python_rss(base: Path) -> float:
     process = subprocess.Popen(["python3", "-c", "import asyncio, sys; print('up', flush=True); "
                                 "asyncio.run(asyncio.sleep(60))"], stdout=subprocess.PIPE)
@@ -149,9 +194,9 @@ def main() -> None:
         admin.close()
         zk = KazooClient(hosts=zk_server.connect_string + "/floor", timeout=10)
         zk.start(30)
-        seed_launch.IDS = list(range(args.brokers))
         try:
-            floor = seed_launch.measure_floor(base / "floor", zk_server.connect_string + "/floor", dist, zk)
+            floor, restarts = measure_floor(base / "floor", zk_server.connect_string + "/floor", dist, zk,
+                                            args.brokers)
         finally:
             zk.stop()
             zk.close()
@@ -161,7 +206,8 @@ def main() -> None:
         rss = project["executor_rss"]
         elapsed = project["elapsed"]
         print(f"{args.brokers} brokers on {project['agents']} agents: start→all RUNNING {elapsed:.1f} s, "
-              f"floor (spawn the stand-ins directly) {floor:.1f} s, ratio {elapsed / floor:.2f}")
+              f"floor (spawn the stand-ins directly) {floor:.1f} s, ratio {elapsed / floor:.2f} "
+              f"({restarts} stand-ins restarted in the floor)")
         print(f"scheduler CPU during the launch: {project['cpu']:.1f} s "
               f"({project['cpu'] / args.brokers * 1000:.0f} ms per broker)")
         if rss:
