@@ -271,6 +271,7 @@ class SchedulerRuntime:
         return self.exit_code
 
     async def stop(self) -> None:
+        log.info("stopping (exit code %d)", self.exit_code)
         if self.scheduler is not None:
             await self.scheduler.stop()
         if self._session is not None:
@@ -282,7 +283,9 @@ class SchedulerRuntime:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
         if self.ha is not None:  # after the leader's work stopped: the next leader never overlaps with us
+            log.debug("leaving the leader election")
             await self.ha.stop()
+            log.debug("left the leader election")
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None

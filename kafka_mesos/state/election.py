@@ -23,10 +23,14 @@ from kazoo.exceptions import KazooException, NoNodeError
 from kazoo.protocol.states import KazooState
 from kazoo.recipe.lock import CancelledError as LockCancelled
 from kazoo.recipe.lock import Lock
+from kazoo.retry import KazooRetry
 
 from kafka_mesos.state.zkbridge import ZkBridge
 
 log = logging.getLogger(__name__)
+
+STOP_WAIT = 5.0
+"""How long leaving the election waits for ZooKeeper; closing the session then removes our node anyway."""
 
 _CONTENDER = re.compile(r"__lock__(-?\d{10})$")
 
@@ -45,7 +49,14 @@ class LeaderElection:
         self.bridge = bridge
         self.path = path.rstrip("/")
         self.identifier = identifier
+        self._stopped = False
         self._lock = Lock(bridge.client, self.path, identifier)
+        # kazoo's default retry sleeps up to 60 s between attempts while ZooKeeper is away: a standby would
+        # rejoin late, and leaving the election would wait for the sleep. Shorter, and interruptible.
+        self._lock._retry = KazooRetry(
+            max_tries=None, max_delay=2.0, sleep_func=bridge.client.handler.sleep_func,
+            interrupt=lambda: self._stopped,
+        )
         self._acquired = False
         self._connected = bridge.connected
         self._lost = False
@@ -53,7 +64,6 @@ class LeaderElection:
         self._listeners: list[LeadershipListener] = []
         self._campaign: asyncio.Task[None] | None = None
         self._lookups: set[asyncio.Task[None]] = set()
-        self._stopped = False
         self.current_leader: str | None = None
         """The leader's identifier as last seen (kept current by a watch on the contenders)."""
         self.terms = 0
@@ -127,6 +137,11 @@ class LeaderElection:
             await asyncio.to_thread(self._lock.acquire)
         except LockCancelled:
             return
+        except KazooException as e:  # interrupted because we leave, or ZooKeeper closed under it
+            if not self._stopped:
+                log.error("leader election failed: %r", e)
+                self._set(lost=True)
+            return
         if self._lost:
             return
         self.terms += 1
@@ -191,9 +206,14 @@ class LeaderElection:
             lookup.cancel()
         await asyncio.gather(*self._lookups, return_exceptions=True)
         task, self._campaign = self._campaign, None
-        if task is not None:
-            await asyncio.gather(task, return_exceptions=True)
-        if self._acquired and not self._lost and self.bridge.connected:
-            with contextlib.suppress(KazooException):
-                await asyncio.to_thread(self._lock.release)
+        if task is not None:  # the acquiring thread ends for good when the store closes the session
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(task), STOP_WAIT)
+        node = self._lock.node
+        if self._acquired and not self._lost and node and self.bridge.connected:
+            client = self.bridge.client
+            with contextlib.suppress(KazooException, TimeoutError):
+                await asyncio.wait_for(self.bridge.run(partial(client.delete_async, f"{self.path}/{node}")),
+                                       STOP_WAIT)
+            self._lock.is_acquired = False
         self._set(acquired=False)

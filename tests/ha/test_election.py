@@ -131,3 +131,19 @@ async def test_a_standby_whose_session_expired_stays_in_the_race(
     assert not second.lost and not second.is_leader and first.is_leader
     await contenders[0].stop()
     await wait_until_async(lambda: second.is_leader, timeout=30, message="the standby still takes over")
+
+
+async def test_a_standby_leaves_promptly_while_zookeeper_is_down(zk_server_fresh: ZooKeeperServer) -> None:
+    contenders = [Contender(zk_server_fresh.connect_string, "/km/leader", f"c{i}") for i in range(2)]
+    try:
+        first, second = await contenders[0].start(), await contenders[1].start()
+        await wait_until_async(lambda: first.is_leader and second.node, timeout=30)
+        await asyncio.to_thread(zk_server_fresh.stop)
+        await wait_until_async(lambda: not first.is_leader, timeout=30, message="leader suspended")
+        # neither the waiting standby nor the suspended leader may hang on the missing ZooKeeper
+        await asyncio.wait_for(contenders[1].stop(), 30)
+        await asyncio.wait_for(contenders[0].stop(), 30)
+        assert not second.is_leader and not first.is_leader
+    finally:
+        for contender in contenders:
+            await contender.stop()
