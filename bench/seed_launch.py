@@ -8,6 +8,9 @@ Launch time = from the `start` request until the API reports all twenty brokers 
 reports TASK_RUNNING only after the broker registered itself in ZooKeeper).
 Floor = spawning the same twenty stand-in brokers directly (already extracted, no Mesos, no executor) and
 waiting until all twenty are registered under /brokers/ids.
+CPU = user + system seconds of all processes of a run once they have exited and been reaped: for the
+scheduler, the whole run (its start, the launch, the stop; executors and brokers included), for the floor,
+the twenty stand-ins. On a shared machine wall time moves with the load; CPU seconds much less.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import shutil
 import signal
 import statistics
@@ -53,6 +57,19 @@ def registered(zk: KazooClient) -> int:
     return len(zk.get_children("/brokers/ids")) if zk.exists("/brokers/ids") else 0
 
 
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def process_cpu(pid: int) -> tuple[float, float]:
+    """(own CPU seconds, CPU seconds of its reaped children) of a live process, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    tick = os.sysconf("SC_CLK_TCK")
+    utime, stime, cutime, cstime = (int(f) / tick for f in fields[11:15])
+    return utime + stime, cutime + cstime
+
+
 def measure_scheduler(work: Path, zk_connect: str, dist: Path, content_type: str) -> float:
     work.mkdir(parents=True)
     base = free_port_block(300)
@@ -69,12 +86,19 @@ def measure_scheduler(work: Path, zk_connect: str, dist: Path, content_type: str
         api = match.group(1)
         api_call(api, "add", broker="1000..1019", cpus="0.01", heap="128", mem="256",
                  options="num.io.threads=1")
+        ready_cpu, _ = process_cpu(process.pid)
         began = time.monotonic()
         answer = api_call(api, "start", broker="1000..1019", timeout="300s")
         elapsed = time.monotonic() - began
         if answer.get("status") != "started":
             raise RuntimeError(f"start did not complete: {answer.get('status')}")
+        launched_cpu, _ = process_cpu(process.pid)
         api_call(api, "stop", broker="1000..1019", timeout="300s")
+        stopped_cpu, children_cpu = process_cpu(process.pid)
+        print(f"  scheduler process CPU: start-up {ready_cpu:.2f} s, "
+              f"launch {launched_cpu - ready_cpu:.2f} s, "
+              f"stop {stopped_cpu - launched_cpu:.2f} s; executors (with their brokers) {children_cpu:.2f} s",
+              flush=True)
         return elapsed
     finally:
         process.send_signal(signal.SIGTERM)
@@ -138,7 +162,10 @@ def main() -> None:
     zk_server.start()
     try:
         dist = build_standin_dist(base / "dist")
-        launches, floors = [], []
+        launches: list[float] = []
+        floors: list[float] = []
+        launch_cpus: list[float] = []
+        floor_cpus: list[float] = []
         for round_number in range(args.rounds):
             chroot = f"/bench-{round_number}"
             zk = KazooClient(hosts=zk_server.connect_string + chroot, timeout=10)
@@ -150,18 +177,25 @@ def main() -> None:
             zk.start(30)
             try:
                 connect = zk_server.connect_string + chroot
+                cpu = children_cpu()
                 floors.append(measure_floor(base / f"floor-{round_number}", connect, dist, zk))
+                floor_cpus.append(children_cpu() - cpu)
                 wait_until(lambda zk=zk: registered(zk) == 0, timeout=120)
+                cpu = children_cpu()
                 launches.append(measure_scheduler(base / f"run-{round_number}", connect, dist,
                                                   args.content_type))
+                launch_cpus.append(children_cpu() - cpu)
             finally:
                 zk.stop()
                 zk.close()
             print(f"round {round_number + 1}: start→20 RUNNING {launches[-1]:.2f} s, "
-                  f"floor {floors[-1]:.2f} s, ratio {launches[-1] / floors[-1]:.2f}", flush=True)
+                  f"floor {floors[-1]:.2f} s, ratio {launches[-1] / floors[-1]:.2f}; CPU: scheduler run "
+                  f"{launch_cpus[-1]:.2f} s, floor {floor_cpus[-1]:.2f} s; load {os.getloadavg()[0]:.1f}",
+                  flush=True)
         launch, floor = statistics.median(launches), statistics.median(floors)
         print(f"median over {args.rounds} rounds ({args.content_type}): start→20 RUNNING {launch:.2f} s, "
-              f"floor {floor:.2f} s, ratio {launch / floor:.2f}")
+              f"floor {floor:.2f} s, ratio {launch / floor:.2f}; CPU: scheduler run "
+              f"{statistics.median(launch_cpus):.2f} s, floor {statistics.median(floor_cpus):.2f} s")
     finally:
         zk_server.stop()
         if args.keep:
