@@ -100,6 +100,9 @@ def escape(text: str) -> str:
 
 def _escape_edges(text: str) -> str:
     """Escape as :func:`escape`, plus leading/trailing whitespace so trimming on parse keeps it."""
+    if ("\\" not in text and "," not in text and "=" not in text
+            and not text[:1].isspace() and not text[-1:].isspace()):
+        return text  # the common case, and `broker list` formats thousands of these
     last = len(text) - 1
     out = []
     for index, char in enumerate(text):
