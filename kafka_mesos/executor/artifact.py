@@ -34,6 +34,9 @@ import sys
 os.environ["PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION"] = "python"
 if sys.version_info < (3, 11):
     sys.exit("kafka-mesos-executor needs Python 3.11 or newer, not " + sys.version.split()[0])
+# The executor speaks plain HTTP to its agent and plain TCP to ZooKeeper: keep asyncio from loading
+# ssl (and OpenSSL) at every executor start.
+sys.modules.setdefault("ssl", None)
 
 from kafka_mesos.executor.main import main
 

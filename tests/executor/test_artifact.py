@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -116,3 +117,13 @@ def test_zipapp_does_not_carry_the_scheduler_side(zipapp: Path) -> None:
     assert not any(name.endswith(".so") for name in names)
     assert not any(name.startswith(("kafka_mesos/scheduler", "kafka_mesos/api", "aiohttp")) for name in names)
     assert "kafka_mesos/mesos/pb/scheduler_pb2.py" not in names
+
+
+def test_zipapp_start_does_not_load_ssl(zipapp: Path) -> None:
+    # Started without the agent's environment it stops right after its imports (exit 64).
+    result = subprocess.run([sys.executable, "-X", "importtime", str(zipapp)], capture_output=True, text=True,
+                            cwd="/", env={"PATH": os.environ.get("PATH", "")})
+    assert result.returncode == 64, result.stderr[-2000:]
+    imported = {line.rsplit("|", 1)[1].strip() for line in result.stderr.splitlines() if line.count("|") == 2}
+    assert "asyncio" in imported and "kafka_mesos.mesos.pb.mesos_pb2" in imported
+    assert "_ssl" not in imported
