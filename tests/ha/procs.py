@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 import subprocess
 import sys
 import urllib.error
@@ -75,7 +76,9 @@ class HaScheduler:
 
 def start_ha_scheduler(workdir: Path, name: str, *, zk: str, master: str, dist: Path,
                        session_timeout: str = "2s") -> HaScheduler:
-    argv = [sys.executable, "-m", "kafka_mesos", "scheduler", "--api", "http://127.0.0.1:0", "--zk", zk,
+    # -X faulthandler: a scheduler that hangs on SIGTERM is aborted and dumps every thread's stack
+    argv = [sys.executable, "-X", "faulthandler", "-m", "kafka_mesos", "scheduler", "--api", "http://127.0.0.1:0",
+            "--zk", zk,
             "--storage", "zk:/kafka-mesos", "--master", master, "--kafka-dist", str(dist), "--ha",
             "--zk-session-timeout", session_timeout, "--reconciliation-timeout", "1s", "--debug"]
     process = spawn(name, argv, workdir)
@@ -87,6 +90,44 @@ def start_ha_scheduler(workdir: Path, name: str, *, zk: str, master: str, dist: 
 
     match = wait_until(ready, timeout=120, interval=0.05, message=f"{name} ready line")
     return HaScheduler(name, process, match.group(1), workdir)
+
+
+def stop_scheduler(scheduler: HaScheduler, timeout: float = 60.0) -> int:
+    """SIGTERM and wait; a scheduler still running after `timeout` is aborted (its stderr then holds the
+    stack of every thread) and the test fails with that."""
+    popen = scheduler.process.popen
+    if popen.poll() is not None:
+        return popen.returncode
+    popen.send_signal(signal.SIGTERM)
+    try:
+        return popen.wait(timeout)
+    except subprocess.TimeoutExpired:
+        popen.send_signal(signal.SIGABRT)
+        try:
+            popen.wait(10)
+        except subprocess.TimeoutExpired:
+            popen.kill()
+            popen.wait(10)
+        raise AssertionError(f"{scheduler.name} did not stop on SIGTERM within {timeout:g}s; stacks:\n"
+                             f"{scheduler.process.errors()[-6000:]}") from None
+
+
+def stop_all(schedulers: list[HaScheduler], others: list[Process]) -> None:
+    """Stop schedulers (newest first) then the other processes; every one is stopped, the first failure
+    is raised at the end."""
+    failures: list[AssertionError] = []
+    for scheduler in reversed(schedulers):
+        try:
+            stop_scheduler(scheduler)
+        except AssertionError as e:
+            failures.append(e)
+    for process in others:
+        try:
+            process.stop()
+        except AssertionError as e:
+            failures.append(e)
+    if failures:
+        raise failures[0]
 
 
 def master_state(master: str) -> dict[str, Any]:

@@ -14,7 +14,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.ha.procs import HaScheduler, kill, master_state, mesos_tasks, start_ha_scheduler, start_local_mesos
+from tests.ha.procs import (
+    HaScheduler,
+    kill,
+    master_state,
+    mesos_tasks,
+    start_ha_scheduler,
+    start_local_mesos,
+    stop_all,
+    stop_scheduler,
+)
 from tests.support.ports import wait_until
 from tests.support.standin import build_standin_dist
 from tests.support.zookeeper import ZkChroot
@@ -93,7 +102,7 @@ def test_kill_9_of_the_leader_standby_takes_over_without_touching_brokers(
         assert again.subscriptions() == []
 
         # an upgrade (Marathon sends SIGTERM): the leader leaves the election and the standby takes over
-        assert second.process.stop() == 0, second.process.errors()[-2000:]
+        assert stop_scheduler(second) == 0, second.process.errors()[-2000:]
         wait_until(lambda: leading(again), timeout=30, message="standby takes over after SIGTERM")
         assert again.subscriptions() == [framework_id]
         after = wait_until(lambda: all_running(again), timeout=60, message="reconciled, all running")
@@ -101,7 +110,5 @@ def test_kill_9_of_the_leader_standby_takes_over_without_touching_brokers(
         assert mesos_tasks(mesos_url) == (live_before, completed_before), "no launch, no kill"
         again.cli("stop", f"0..{BROKERS - 1}", "--timeout", "120s", timeout=240)
     finally:
-        for scheduler in reversed(started):
-            scheduler.process.stop()
-        mesos.stop()
+        stop_all(started, [mesos])
 

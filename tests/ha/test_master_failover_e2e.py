@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.ha.procs import master_state, start_ha_scheduler, start_local_mesos
+from tests.ha.procs import master_state, start_ha_scheduler, start_local_mesos, stop_all
 from tests.support.ports import wait_until
 from tests.support.standin import build_standin_dist
 from tests.support.zookeeper import ZkChroot
@@ -55,8 +55,4 @@ def test_scheduler_follows_the_leading_master(tmp_path: Path, zk_chroot: ZkChroo
         assert [t["state"] for t in tasks] == ["TASK_RUNNING"]
         scheduler.cli("stop", "0", "--timeout", "120s", timeout=240)
     finally:
-        if scheduler is not None:
-            scheduler.process.stop()
-        if second_mesos is not None:
-            second_mesos.stop()
-        first_mesos.stop()
+        stop_all([scheduler] if scheduler else [], [p for p in (second_mesos, first_mesos) if p is not None])

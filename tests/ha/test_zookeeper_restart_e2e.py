@@ -13,7 +13,14 @@ from typing import Any
 
 import pytest
 
-from tests.ha.procs import HaScheduler, master_state, mesos_tasks, start_ha_scheduler, start_local_mesos
+from tests.ha.procs import (
+    HaScheduler,
+    master_state,
+    mesos_tasks,
+    start_ha_scheduler,
+    start_local_mesos,
+    stop_all,
+)
 from tests.support.ports import wait_until
 from tests.support.standin import build_standin_dist
 from tests.support.zookeeper import ZooKeeperServer
@@ -105,6 +112,4 @@ def test_zookeeper_restart_never_two_leaders(tmp_path: Path, zk_server_fresh: Zo
               sorted({tuple(role for role, _ in r) for r in sampler.rounds}))
         leader.cli("stop", "0..1", "--timeout", "120s", timeout=240)
     finally:
-        for scheduler in reversed(schedulers):
-            scheduler.process.stop()
-        mesos.stop()
+        stop_all(schedulers, [mesos])
