@@ -19,4 +19,4 @@ if [ ! -x "$here/.venv/bin/pytest" ] || ! "$here/.venv/bin/python" -c 'import ka
     "$here/.venv/bin/pip" install -q -e "$here[test]"
 fi
 cd "$here"
-exec "$here/.venv/bin/python" -m pytest -q -p no:cacheprovider "$@"
+exec "$here/.venv/bin/python" -m pytest -q -p no:cacheprovider --durations=15 "$@"
