@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 from kazoo.client import KazooClient  # noqa: E402
 
 from tests.faults.cluster import free_port_block  # noqa: E402
-from tests.support.ports import free_port, wait_until  # noqa: E402
+from tests.support.ports import wait_until  # noqa: E402
 from tests.support.standin import build_standin_dist, standin_top_dir  # noqa: E402
 from tests.support.zookeeper import ZooKeeperServer  # noqa: E402
 
@@ -125,6 +125,7 @@ def measure_floor(
     once on a small machine can lose their ZooKeeper connection) is started again. → (seconds, restarts)"""
     top = standin_top_dir()
     homes = []
+    ports = free_port_block(brokers)  # below the ephemeral range: client sockets cannot take them meanwhile
     for broker_id in range(brokers):
         home = work / f"broker-{broker_id}"
         home.mkdir(parents=True)
@@ -133,7 +134,8 @@ def measure_floor(
         kafka = home / top
         config = kafka / "config" / "server.properties"
         config.write_text(config.read_text() + f"\nbroker.id={broker_id}\nlisteners=PLAINTEXT://127.0.0.1:"
-                          f"{free_port()}\nlog.dirs={home / 'kafka-logs'}\nzookeeper.connect={zk_connect}\n")
+                          f"{ports + broker_id}\nlog.dirs={home / 'kafka-logs'}\n"
+                          f"zookeeper.connect={zk_connect}\n")
         homes.append(kafka)
     env = dict(os.environ, KAFKA_HEAP_OPTS="-Xmx64M -Xms64M")
 
