@@ -16,7 +16,7 @@ happened in between. So a round is roughly O(brokers + offers) in the common cas
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from kafka_mesos.core.constraints import CompiledConstraints, Placement, PlacementIndex
@@ -173,7 +173,9 @@ def match(brokers: Iterable[Broker], offers: Sequence[Offer], placements: Iterab
             # failed for this one, so a round costs about O(brokers + offers), not O(brokers x offers).
             if constraints is not None:
                 key = (*key, tuple(sorted(broker.constraints.items())))
-            fitting = monotone_alive.setdefault(key, list(range(len(slots))))
+            fitting = monotone_alive.get(key)
+            if fitting is None:
+                fitting = monotone_alive[key] = list(range(len(slots)))
             reasons = class_reasons.setdefault(key, _Reasons())
             placed = None
             failed: list[int] = []
@@ -251,10 +253,20 @@ def match(brokers: Iterable[Broker], offers: Sequence[Offer], placements: Iterab
     return result
 
 
-def _rotated(positions: list[int], start: int) -> list[int]:
-    """``positions`` (sorted) from the first one at or after ``start``, wrapping around."""
-    split = next((i for i, position in enumerate(positions) if position >= start), len(positions))
-    return positions[split:] + positions[:split]
+def _rotated(positions: list[int], start: int) -> Iterator[int]:
+    """``positions`` (sorted) from the first one at or after ``start``, wrapping around (lazily: a
+    search usually stops at the first offer)."""
+    low, high = 0, len(positions)
+    while low < high:  # binary search for the first position >= start
+        middle = (low + high) // 2
+        if positions[middle] < start:
+            low = middle + 1
+        else:
+            high = middle
+    for index in range(low, len(positions)):
+        yield positions[index]
+    for index in range(low):
+        yield positions[index]
 
 
 def _constraint_reason(constraints: CompiledConstraints, broker_id: int, slot: _Slot,
