@@ -62,12 +62,12 @@ def children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def process_cpu(pid: int) -> tuple[float, float]:
-    """(own CPU seconds, CPU seconds of its reaped children) of a live process, from /proc."""
+def process_cpu(pid: int) -> float:
+    """Own CPU seconds of a live process, from /proc."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     tick = os.sysconf("SC_CLK_TCK")
-    utime, stime, cutime, cstime = (int(f) / tick for f in fields[11:15])
-    return utime + stime, cutime + cstime
+    utime, stime = (int(f) / tick for f in fields[11:13])
+    return utime + stime
 
 
 def measure_scheduler(work: Path, zk_connect: str, dist: Path, content_type: str) -> float:
@@ -86,18 +86,18 @@ def measure_scheduler(work: Path, zk_connect: str, dist: Path, content_type: str
         api = match.group(1)
         api_call(api, "add", broker="1000..1019", cpus="0.01", heap="128", mem="256",
                  options="num.io.threads=1")
-        ready_cpu, _ = process_cpu(process.pid)
+        ready_cpu = process_cpu(process.pid)
         began = time.monotonic()
         answer = api_call(api, "start", broker="1000..1019", timeout="300s")
         elapsed = time.monotonic() - began
         if answer.get("status") != "started":
             raise RuntimeError(f"start did not complete: {answer.get('status')}")
-        launched_cpu, _ = process_cpu(process.pid)
+        launched_cpu = process_cpu(process.pid)
         api_call(api, "stop", broker="1000..1019", timeout="300s")
-        stopped_cpu, children_cpu = process_cpu(process.pid)
+        stopped_cpu = process_cpu(process.pid)
         print(f"  scheduler process CPU: start-up {ready_cpu:.2f} s, "
               f"launch {launched_cpu - ready_cpu:.2f} s, "
-              f"stop {stopped_cpu - launched_cpu:.2f} s; executors (with their brokers) {children_cpu:.2f} s",
+              f"stop {stopped_cpu - launched_cpu:.2f} s (the rest of the run's CPU: executors and brokers)",
               flush=True)
         return elapsed
     finally:
