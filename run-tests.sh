@@ -13,10 +13,13 @@ if ! command -v java >/dev/null 2>&1 || [ ! -f /usr/share/zookeeper/bin/zkServer
         exit 1
     fi
 fi
-if [ ! -x "$here/.venv/bin/pytest" ] || ! "$here/.venv/bin/python" -c 'import kafka_mesos, hypothesis, pytest_asyncio' >/dev/null 2>&1; then
+if [ ! -x "$here/.venv/bin/pytest" ] || ! "$here/.venv/bin/python" -c 'import kafka_mesos, hypothesis, pytest_asyncio, xdist' >/dev/null 2>&1; then
     python3 -m venv "$here/.venv"
     "$here/.venv/bin/pip" install -q --upgrade pip
     "$here/.venv/bin/pip" install -q -e "$here[test]"
 fi
 cd "$here"
-exec "$here/.venv/bin/python" -m pytest -q -p no:cacheprovider --durations=15 "$@"
+# Most tests wait on real processes (ZooKeeper, Mesos, brokers), so a few workers overlap the waiting;
+# --dist loadfile keeps each module (and its module-scoped cluster) on one worker.
+exec "$here/.venv/bin/python" -m pytest -q -p no:cacheprovider --durations=15 \
+    -n "${KM_TEST_WORKERS:-3}" --dist loadfile "$@"
