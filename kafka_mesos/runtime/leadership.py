@@ -136,8 +136,10 @@ class HighAvailability:
         ended = asyncio.ensure_future(election.wait_not_leading())
         try:
             done, _ = await asyncio.wait([*tasks, ended], return_when=asyncio.FIRST_COMPLETED)
-            if ended in done:
-                await halt()
+            # Whatever ended it (leadership, or the work itself, e.g. the scheduler stopping on SIGTERM):
+            # the session winds down by itself first. Cancelling it mid-way could leave whoever waits for
+            # it (the runtime's own stop) waiting for good.
+            await halt()
         finally:
             for task in [*tasks, ended]:
                 task.cancel()

@@ -125,3 +125,24 @@ async def test_expired_session_deposes_the_leader_at_once_and_it_exits_1(
     finally:
         await first.stop()
         await second.stop()
+
+
+async def test_a_leader_following_a_zk_master_stops_cleanly(tmp_path: Path, zk_chroot: ZkChroot) -> None:
+    """The scheduler's timers end first on stop; the Mesos session (with its ZooKeeper master detector)
+    must still wind down by itself rather than be cancelled under the runtime waiting for it."""
+    master = f"zk://{zk_chroot.connect_string}/mesos"
+    cluster = LocalMesos(LocalMesosConfig(port=0, agents=1, work_dir=tmp_path / "mesos", zk=master))
+    await cluster.start()
+    try:
+        for attempt in range(3):
+            settings = ha_settings(tmp_path / f"r{attempt}", zk_chroot.connect_string, master)
+            runtime = SchedulerRuntime(settings, workdir=tmp_path)
+            await runtime.start()
+            try:
+                scheduler = runtime.scheduler
+                assert scheduler is not None
+                await wait_until_async(lambda s=scheduler: s.status()["connected"], timeout=30)  # type: ignore[misc]
+            finally:
+                await asyncio.wait_for(runtime.stop(), 30)
+    finally:
+        await cluster.stop()
