@@ -5,6 +5,7 @@ Built on tests/e2e/harness.py's `spawn` (output in files of the test's directory
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import signal
@@ -77,8 +78,8 @@ class HaScheduler:
 def start_ha_scheduler(workdir: Path, name: str, *, zk: str, master: str, dist: Path,
                        session_timeout: str = "2s") -> HaScheduler:
     # -X faulthandler: a scheduler that hangs on SIGTERM is aborted and dumps every thread's stack
-    argv = [sys.executable, "-X", "faulthandler", "-m", "kafka_mesos", "scheduler", "--api", "http://127.0.0.1:0",
-            "--zk", zk,
+    argv = [sys.executable, "-X", "faulthandler", str(Path(__file__).with_name("scheduler_with_dump.py")),
+            "scheduler", "--api", "http://127.0.0.1:0", "--zk", zk,
             "--storage", "zk:/kafka-mesos", "--master", master, "--kafka-dist", str(dist), "--ha",
             "--zk-session-timeout", session_timeout, "--reconciliation-timeout", "1s", "--debug"]
     process = spawn(name, argv, workdir)
@@ -102,6 +103,9 @@ def stop_scheduler(scheduler: HaScheduler, timeout: float = 60.0) -> int:
     try:
         return popen.wait(timeout)
     except subprocess.TimeoutExpired:
+        popen.send_signal(signal.SIGUSR1)  # asyncio tasks' stacks (scheduler_with_dump.py)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            popen.wait(3)
         popen.send_signal(signal.SIGABRT)
         try:
             popen.wait(10)
@@ -109,7 +113,7 @@ def stop_scheduler(scheduler: HaScheduler, timeout: float = 60.0) -> int:
             popen.kill()
             popen.wait(10)
         raise AssertionError(f"{scheduler.name} did not stop on SIGTERM within {timeout:g}s; stacks:\n"
-                             f"{scheduler.process.errors()[-6000:]}") from None
+                             f"{scheduler.process.errors()[-15000:]}") from None
 
 
 def stop_all(schedulers: list[HaScheduler], others: list[Process]) -> None:
