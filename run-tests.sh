@@ -19,7 +19,8 @@ if [ ! -x "$here/.venv/bin/pytest" ] || ! "$here/.venv/bin/python" -c 'import ka
     "$here/.venv/bin/pip" install -q -e "$here[test]"
 fi
 cd "$here"
-# Most tests wait on real processes (ZooKeeper, Mesos, brokers), so a few workers overlap the waiting;
-# --dist loadfile keeps each module (and its module-scoped cluster) on one worker.
-exec "$here/.venv/bin/python" -m pytest -q -p no:cacheprovider --durations=15 \
-    -n "${KM_TEST_WORKERS:-3}" --dist loadfile "$@"
+# Serial by default: tests on several workers share 127.0.0.1, and two local Mesos clusters offering the
+# same default ports collide. KM_TEST_WORKERS=3 runs files on 3 xdist workers (faster, for local use).
+workers=()
+if [ "${KM_TEST_WORKERS:-1}" -gt 1 ]; then workers=(-n "$KM_TEST_WORKERS" --dist loadfile); fi
+exec "$here/.venv/bin/python" -m pytest -q -p no:cacheprovider --durations=15 "${workers[@]}" "$@"

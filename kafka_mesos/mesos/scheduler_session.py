@@ -124,12 +124,15 @@ class SchedulerSession:
         try:
             await self._loop()
         finally:
-            self.subscription.stop()
-            http, self._http = self._http, None
-            await http.close()
-            if self._owns_source and isinstance(self._source, ZooKeeperMasterDetector):
-                await self._source.stop()
-            self._finished.set()
+            # A second cancellation during this cleanup must not leave stop() waiting forever.
+            try:
+                self.subscription.stop()
+                http, self._http = self._http, None
+                await http.close()
+                if self._owns_source and isinstance(self._source, ZooKeeperMasterDetector):
+                    await self._source.stop()
+            finally:
+                self._finished.set()
 
     async def stop(self) -> None:
         """Stop re-subscribing, close the stream; returns once ``run()`` has finished."""

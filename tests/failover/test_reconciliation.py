@@ -126,6 +126,13 @@ def test_master_restart_resubscribes_and_leaves_healthy_brokers_alone(
 
         wait_until(lambda: len(framework_ids(scheduler)) == 2, timeout=60, message="re-subscribed")
         assert framework_ids(scheduler) == [framework_id, framework_id]
+        # Re-subscribed is not yet reconciled: wait until every broker's task has been answered.
+        wait_until(
+            lambda: all(
+                "reconciled" in [e["kind"] for e in b["events"]] for b in scheduler.brokers().values()
+            ),
+            timeout=60, message="every broker reconciled",
+        )
         assert_one_running_task_each(mesos, scheduler, 3)
         health = scheduler.api_get("/health")
         assert health["scheduler"]["reconciling"] == 0 and health["scheduler"]["connected"]
@@ -133,5 +140,4 @@ def test_master_restart_resubscribes_and_leaves_healthy_brokers_alone(
         assert after == before, "healthy brokers untouched"
         for broker in scheduler.brokers().values():
             assert broker["failover"]["failures"] == 0
-            assert "reconciled" in [e["kind"] for e in broker["events"]]
         scheduler.cli("stop", "0..2", "--timeout", "60s", timeout=120)
