@@ -37,8 +37,7 @@ sys.path.insert(0, str(ROOT))
 
 from kazoo.client import KazooClient  # noqa: E402
 
-from tests.faults.cluster import free_port_block  # noqa: E402
-from tests.support.ports import wait_until  # noqa: E402
+from tests.support.ports import free_port_block, wait_until  # noqa: E402
 from tests.support.standin import build_standin_dist, standin_top_dir  # noqa: E402
 from tests.support.zookeeper import ZooKeeperServer  # noqa: E402
 

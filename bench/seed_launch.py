@@ -38,8 +38,7 @@ sys.path.insert(0, str(ROOT))
 
 from kazoo.client import KazooClient  # noqa: E402
 
-from tests.e2e.harness import free_port_block  # noqa: E402
-from tests.support.ports import wait_until  # noqa: E402
+from tests.support.ports import free_port_block, wait_until  # noqa: E402
 from tests.support.standin import build_standin_dist, standin_top_dir  # noqa: E402
 from tests.support.zookeeper import ZooKeeperServer  # noqa: E402
 

@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import re
 import signal
-import socket
 import subprocess
 import sys
 import urllib.request
@@ -19,33 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.support.ports import wait_until
+from tests.support.ports import free_port_block, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 WRAPPER = ROOT / "kafka-mesos.sh"
 READY = re.compile(r"kafka-mesos scheduler ready: api (\S+) master (\S+)")
 MASTER_URL = re.compile(r"(http://127\.0\.0\.1:\d+)")
-
-
-def free_port_block(count: int) -> int:
-    """The first port of `count` consecutive loopback ports that are free right now (outside the
-    ephemeral range, so that brokers' ports do not collide with other tests running alongside)."""
-    rng = random.Random()
-    for _ in range(200):
-        base = rng.randrange(20000, 30000 - count)
-        sockets = []
-        try:
-            for port in range(base, base + count):
-                sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-                sockets.append(sock)
-                sock.bind(("127.0.0.1", port))
-            return base
-        except OSError:
-            continue
-        finally:
-            for sock in sockets:
-                sock.close()
-    raise RuntimeError(f"no block of {count} free ports found")
 
 
 def agent_resources(base: int, per_agent: int, index: int) -> str:

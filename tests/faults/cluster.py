@@ -14,10 +14,8 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import re
 import signal
-import socket
 import subprocess
 import sys
 import urllib.request
@@ -29,7 +27,7 @@ from kazoo.client import KazooClient
 
 from tests.e2e.harness import Process, SchedulerProcess, spawn, start_scheduler
 from tests.support import leaks
-from tests.support.ports import wait_until
+from tests.support.ports import free_port_block, wait_until
 from tests.support.standin import build_standin_dist
 
 MASTER_LINE = re.compile(r"master (http://127\.0\.0\.1:\d+)")
@@ -242,27 +240,6 @@ class FaultCluster:
             raise AssertionError(f"invariant not restored within {timeout}s: {last[0]}\n"
                                  f"broker processes: {brokers}\nlistening:\n{listening}\n"
                                  f"scheduler log tail:\n{self.api.process.errors()[-3000:]}") from None
-
-
-def free_port_block(count: int) -> int:
-    """The first of `count` consecutive loopback ports free right now, below the ephemeral range: brokers
-    of other tests running alongside on the same 127.0.0.1 must not collide with ours."""
-    rng = random.Random()
-    for _ in range(200):
-        base = rng.randrange(20000, 30000 - count)
-        sockets = []
-        try:
-            for port in range(base, base + count):
-                sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-                sockets.append(sock)
-                sock.bind(("127.0.0.1", port))
-            return base
-        except OSError:
-            continue
-        finally:
-            for sock in sockets:
-                sock.close()
-    raise RuntimeError(f"no block of {count} free ports found")
 
 
 def kill(pid: int, sig: signal.Signals = signal.SIGKILL) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import random
 import socket
 import time
 from collections.abc import Awaitable, Callable
@@ -87,3 +88,24 @@ async def wait_until_async(
         if time.monotonic() >= deadline:
             raise TimeoutError(_describe(message, predicate, timeout))
         await asyncio.sleep(interval)
+
+
+def free_port_block(count: int) -> int:
+    """The first port of `count` consecutive loopback ports that are free right now (outside the
+    ephemeral range, so that brokers' ports do not collide with other tests running alongside)."""
+    rng = random.Random()
+    for _ in range(200):
+        base = rng.randrange(20000, 30000 - count)
+        sockets = []
+        try:
+            for port in range(base, base + count):
+                sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                sockets.append(sock)
+                sock.bind(("127.0.0.1", port))
+            return base
+        except OSError:
+            continue
+        finally:
+            for sock in sockets:
+                sock.close()
+    raise RuntimeError(f"no block of {count} free ports found")
