@@ -142,7 +142,10 @@ def test_zookeeper_restart_and_session_expiry_during_writes(
     connect = zk_server_fresh.connect_string + "/faults"
     zk = KazooClient(hosts=connect, timeout=10.0)
     zk.start(timeout=30)
-    cluster = FaultCluster(tmp_path / "cluster", connect, storage="zk:/kafka-mesos")
+    # A session timeout longer than a ZooKeeper restart takes on a loaded machine: the restart must be
+    # survived by the same session; the expiry case below is then forced on purpose.
+    cluster = FaultCluster(tmp_path / "cluster", connect, storage="zk:/kafka-mesos",
+                           extra_scheduler_args=("--zk-session-timeout", "30s"))
     cluster.start_mesos()
     writer: Writer | None = None
     try:
