@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -108,19 +107,6 @@ def master_info_json(host: str, port: int) -> bytes:
             "version": "1.11.0",
         }
     ).encode()
-
-
-@pytest.fixture
-def zk_admin(zk_chroot: Any) -> Iterator[Any]:
-    from kazoo.client import KazooClient
-
-    client = KazooClient(hosts=zk_chroot.connect_string, timeout=10.0)
-    client.start(timeout=30.0)
-    try:
-        yield client
-    finally:
-        client.stop()
-        client.close()
 
 
 async def wait_for_leader(detector: master.ZooKeeperMasterDetector, previous: str) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -17,19 +16,6 @@ from .test_wire_master import master_info_json
 from .test_wire_session import FAST, Recorder, finish, framework_info
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def zk_admin(zk_chroot: Any) -> Iterator[Any]:
-    from kazoo.client import KazooClient
-
-    client = KazooClient(hosts=zk_chroot.connect_string, timeout=10.0)
-    client.start(timeout=30.0)
-    try:
-        yield client
-    finally:
-        client.stop()
-        client.close()
 
 
 async def register(zk_admin: Any, master: FakeMaster) -> str:
