@@ -199,6 +199,7 @@ class ZooKeeperMasterDetector:
         self.leader: str | None = None
         self.master_info: mesos_pb2.MasterInfo | None = None
         self._closed = False
+        self._starting: asyncio.Future[None] | None = None
 
     async def __aenter__(self) -> ZooKeeperMasterDetector:
         await self.start()
@@ -211,12 +212,15 @@ class ZooKeeperMasterDetector:
         from kazoo.client import KazooClient
 
         self._loop = asyncio.get_running_loop()
+        self._closed = False
         auth = None
         if self.address.credentials:
             auth = [("digest", f"{self.address.credentials[0]}:{self.address.credentials[1]}")]
         client = KazooClient(hosts=self.address.hosts, auth_data=auth, timeout=self._session_timeout)
         self._client = client
-        await asyncio.to_thread(self._start_blocking, client)
+        # A thread cannot be cancelled: keep its future so stop() closes the client only after it.
+        self._starting = asyncio.ensure_future(asyncio.to_thread(self._start_blocking, client))
+        await asyncio.shield(self._starting)
 
     def _start_blocking(self, client: Any) -> None:
         from kazoo.recipe.watchers import ChildrenWatch
@@ -228,6 +232,10 @@ class ZooKeeperMasterDetector:
     async def stop(self) -> None:
         self._closed = True
         client, self._client = self._client, None
+        starting, self._starting = self._starting, None
+        if starting is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.shield(starting)
         if client is not None:
             await asyncio.to_thread(_close_client, client)
 

@@ -89,6 +89,7 @@ class SchedulerSession:
         self._stop = asyncio.Event()
         self._attempt: asyncio.Task[None] | None = None
         self._finished = asyncio.Event()
+        self._running = False
         self._was_connected = False
 
     # ---------------------------------------------------------------- public state
@@ -115,29 +116,36 @@ class SchedulerSession:
     async def run(self) -> None:
         """Subscribe and keep subscribed until :meth:`stop` (returns) or a final error
         (raised: ``FrameworkFailedOver``, ``FrameworkRemoved``, 4xx on SUBSCRIBE, …)."""
-        if self._http is not None:
+        if self._running:
             raise RuntimeError("SchedulerSession.run() is already running")
+        self._running = True
         self._finished.clear()
+        owned_detector = None
         if self._owns_source and isinstance(self._source, ZooKeeperMasterDetector):
-            await self._source.start()
-        self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None))
+            owned_detector = self._source
         try:
+            # Inside the try: a stop or cancel while the detector connects must still close it.
+            if owned_detector is not None:
+                await owned_detector.start()
+            self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None))
             await self._loop()
         finally:
             # A second cancellation during this cleanup must not leave stop() waiting forever.
             try:
                 self.subscription.stop()
                 http, self._http = self._http, None
-                await http.close()
-                if self._owns_source and isinstance(self._source, ZooKeeperMasterDetector):
-                    await self._source.stop()
+                if http is not None:
+                    await http.close()
+                if owned_detector is not None:
+                    await owned_detector.stop()
             finally:
+                self._running = False
                 self._finished.set()
 
     async def stop(self) -> None:
         """Stop re-subscribing, close the stream; returns once ``run()`` has finished."""
         self._stop.set()
-        if self._http is None:
+        if not self._running:
             return
         if self._attempt is not None and self._attempt is asyncio.current_task():
             return  # called from a handler: run() ends when this event's handling unwinds

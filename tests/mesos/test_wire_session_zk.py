@@ -60,3 +60,25 @@ async def test_session_follows_leader_change(zk_chroot: Any, zk_admin: Any) -> N
     finally:
         await first.stop()
         await second.stop()
+
+
+async def test_stop_while_the_master_detector_connects_waits_and_closes_it(zk_chroot: Any) -> None:
+    """stop() right after run() began (the detector's ZooKeeper client still connecting in its thread)
+    returns only once that client is closed; the leak check fails the test on a live ZooKeeper socket."""
+    session = SchedulerSession(f"zk://{zk_chroot.connect_string}/mesos", framework_info(), Recorder())
+    runner = asyncio.create_task(session.run())
+    await asyncio.sleep(0)  # run() is now inside the detector's start
+    await asyncio.wait_for(session.stop(), 30)
+    assert runner.done()
+    await runner
+
+
+async def test_cancel_while_the_master_detector_connects_closes_it(zk_chroot: Any) -> None:
+    session = SchedulerSession(f"zk://{zk_chroot.connect_string}/mesos", framework_info(), Recorder())
+    runner = asyncio.create_task(session.run())
+    await asyncio.sleep(0)  # run() is now inside the detector's start
+    runner.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await runner
+    detector = session._source
+    assert getattr(detector, "_client", "gone") is None  # stop() ran and dropped its client
