@@ -1,4 +1,7 @@
-"""The executor's event handling: launch brokers, kill them, answer log requests, exit when done."""
+"""The executor's event handling: launch brokers, kill them, answer log requests, exit when done.
+
+One executor may run several broker tasks at once (a shared per-agent executor); each has its own task
+directory in the sandbox (:mod:`kafka_mesos.executor.task_dir`) and is killed on its own."""
 
 from __future__ import annotations
 
@@ -22,8 +25,11 @@ MIN_STOP_GRACE_SECONDS = 0.5
 
 
 class BrokerExecutor:
-    def __init__(self, env: ExecutorEnv, content_type: str = PROTOBUF) -> None:
+    def __init__(self, env: ExecutorEnv, content_type: str = PROTOBUF, linger: float = 0.0) -> None:
         self.env = env
+        self.linger = linger
+        """Seconds an idle executor waits for another LAUNCH before it exits (0: exit at once)."""
+        self._linger_timer: asyncio.TimerHandle | None = None
         self.sandbox = Path(env.sandbox)  # the path inside the container, where this process runs
         self.session = ExecutorSession(env, self, content_type)
         self.tasks: dict[str, BrokerTask] = {}
@@ -56,16 +62,40 @@ class BrokerExecutor:
                 task.kill(min(grace, task.kill_grace) if task.kill_grace is not None else grace)
         self._maybe_finish()
 
-    def _maybe_finish(self) -> None:
-        """Exit once every task is terminal and its terminal update acknowledged."""
+    def _idle(self) -> bool:
+        """Every task terminal and every update acknowledged."""
         all_terminal = all(task.terminal_state is not None for task in self.tasks.values())
-        if not all_terminal or self.session.book.unacknowledged_updates:
+        return all_terminal and not self.session.book.unacknowledged_updates
+
+    def _maybe_finish(self) -> None:
+        """Exit once idle (after the linger, unless shutting down); a task that has not ended cancels it."""
+        if not self._idle():
+            self._cancel_linger()
             return
-        if self.tasks or self.shutting_down:
+        if not self.tasks and not self.shutting_down:
+            return  # nothing was launched yet
+        if self.shutting_down or self.linger <= 0:
+            self._cancel_linger()
             self.session.stop()
+            return
+        if self._linger_timer is None:
+            log.info("every task has ended; exiting in %gs unless another LAUNCH arrives", self.linger)
+            self._linger_timer = asyncio.get_running_loop().call_later(self.linger, self._linger_over)
+
+    def _linger_over(self) -> None:
+        self._linger_timer = None
+        if self._idle():
+            log.info("no LAUNCH for %gs after the last task ended: exiting", self.linger)
+            self.session.stop()
+
+    def _cancel_linger(self) -> None:
+        if self._linger_timer is not None:
+            self._linger_timer.cancel()
+            self._linger_timer = None
 
     async def _stop_everything(self) -> None:
         """On the way out no broker may be left running (the agent may be gone)."""
+        self._cancel_linger()
         for task in self.tasks.values():
             if task.process is not None and task.process.returncode is None:
                 grace = task.kill_grace if task.kill_grace is not None else 0.0
@@ -89,6 +119,9 @@ class BrokerExecutor:
         if task_id in self.tasks:
             log.info("LAUNCH of %s again (resubscribe); ignored", task_id)
             return
+        if self._linger_timer is not None:
+            log.info("LAUNCH of %s while lingering: the executor stays", task_id)
+            self._cancel_linger()
         broker = BrokerTask(task, self.sandbox, self.session.send_update)
         self.tasks[task_id] = broker
         if self.shutting_down:
@@ -120,8 +153,9 @@ class BrokerExecutor:
         self._spawn(self._answer_log(request), name="log-answer")
 
     async def _answer_log(self, request: dict[str, Any]) -> None:
-        dist_dir = next((task.dist_dir for task in self.tasks.values() if task.dist_dir is not None), None)
-        answer = await asyncio.to_thread(answer_log_request, request, self.sandbox, dist_dir)
+        task_dirs = {task_id: task.task_dir for task_id, task in self.tasks.items()
+                     if task.task_dir is not None}
+        answer = await asyncio.to_thread(answer_log_request, request, self.sandbox, task_dirs)
         await self.session.send_message(json.dumps(answer).encode("utf-8"))
 
     async def on_shutdown(self) -> None:

@@ -1,5 +1,6 @@
-"""The Kafka broker as a child process: ``bin/kafka-server-start.sh config/server.properties`` in its own
-process group, output to files in the sandbox, graceful stop (SIGTERM, grace period, SIGKILL)."""
+"""The Kafka broker as a child process:
+``<dist>/bin/kafka-server-start.sh <task dir>/config/server.properties`` in its own process group, cwd and
+output files in its task directory, graceful stop (SIGTERM, grace period, SIGKILL)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from kafka_mesos.executor.logs import KAFKA_STDERR, KAFKA_STDOUT
+from kafka_mesos.executor.task_dir import TaskDir
 from kafka_mesos.kafka.distribution import START_SCRIPT
 
 log = logging.getLogger(__name__)
@@ -41,9 +42,9 @@ def _parent_death_signal() -> Callable[[], None] | None:
 
 
 class BrokerProcess:
-    def __init__(self, dist_dir: Path, sandbox: Path, extra_env: Mapping[str, str]) -> None:
+    def __init__(self, dist_dir: Path, task_dir: TaskDir, extra_env: Mapping[str, str]) -> None:
         self.dist_dir = dist_dir
-        self.sandbox = sandbox
+        self.task_dir = task_dir
         self.extra_env = dict(extra_env)
         self._process: asyncio.subprocess.Process | None = None
         self.returncode: int | None = None
@@ -55,13 +56,13 @@ class BrokerProcess:
 
     async def start(self) -> None:
         env = {**os.environ, **self.extra_env}
-        stdout = (self.sandbox / KAFKA_STDOUT).open("ab")
-        stderr = (self.sandbox / KAFKA_STDERR).open("ab")
+        stdout = self.task_dir.stdout.open("ab")
+        stderr = self.task_dir.stderr.open("ab")
         try:
             self._process = await asyncio.create_subprocess_exec(
                 str(self.dist_dir / START_SCRIPT),
-                "config/server.properties",
-                cwd=str(self.dist_dir),
+                str(self.task_dir.server_properties),
+                cwd=str(self.task_dir.root),
                 env=env,
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=stdout,
@@ -72,7 +73,7 @@ class BrokerProcess:
         finally:
             stdout.close()
             stderr.close()
-        log.info("started kafka (pid %d) in %s", self._process.pid, self.dist_dir)
+        log.info("started kafka (pid %d) from %s in %s", self._process.pid, self.dist_dir, self.task_dir.root)
 
     async def wait(self) -> int:
         assert self._process is not None

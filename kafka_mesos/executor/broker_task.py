@@ -1,16 +1,19 @@
-"""One launched task = one Kafka broker: prepare the distribution, start, watch, stop, report."""
+"""One launched task = one Kafka broker: write its task directory, start, watch, stop, report."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+import os
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from kafka_mesos.executor.broker_process import BrokerProcess
 from kafka_mesos.executor.logs import failure_excerpt
 from kafka_mesos.executor.registration import RegistrationWatch
+from kafka_mesos.executor.task_dir import BadTaskId, TaskDir
 from kafka_mesos.kafka.config import broker_environment, render_log4j_properties, render_server_properties
 from kafka_mesos.kafka.distribution import DistributionNotFound, find_extracted_distribution
 from kafka_mesos.kafka.launch import LaunchSpec, LaunchSpecError
@@ -29,26 +32,56 @@ class LaunchError(RuntimeError):
     pass
 
 
-def prepare_distribution(spec: LaunchSpec, sandbox: Path) -> Path:
-    """Find the unpacked distribution and write its config files; returns the distribution directory."""
+LOG4J_CONFIG_PROPERTIES = ("-Dlog4j.configuration=", "-Dlog4j2.configurationFile=")
+
+
+@dataclass(frozen=True)
+class PreparedLaunch:
+    dist_dir: Path
+    """The shared, read-only distribution (``bin/kafka-server-start.sh`` is run from there)."""
+    log4j_rendered: bool
+    """Whether the task directory has a ``config/log4j.properties`` for this broker."""
+
+
+def prepare_launch(spec: LaunchSpec, sandbox: Path, task_dir: TaskDir) -> PreparedLaunch:
+    """Find the unpacked distribution and write the broker's config files into its task directory.
+
+    The distribution's own files are the base of the rendered ones; the distribution is never written to."""
     dist_dir = find_extracted_distribution(sandbox, spec.dist_dir)
-    config = dist_dir / "config"
-    server_base = _original_text(config / "server.properties")
-    (config / "server.properties").write_text(
-        render_server_properties(server_base, spec, str(sandbox)), encoding="utf-8"
+    task_dir.create()
+    server_base = _read_if_present(dist_dir / "config" / "server.properties")
+    task_dir.server_properties.write_text(
+        render_server_properties(server_base, spec, str(task_dir.root)), encoding="utf-8"
     )
-    log4j_base = _original_text(config / "log4j.properties")
-    if log4j_base or spec.log4j_options:
-        (config / "log4j.properties").write_text(render_log4j_properties(log4j_base, spec), encoding="utf-8")
-    return dist_dir
+    log4j_base = _read_if_present(dist_dir / "config" / "log4j.properties")
+    log4j_rendered = bool(log4j_base or spec.log4j_options)
+    if log4j_rendered:
+        task_dir.log4j_properties.write_text(render_log4j_properties(log4j_base, spec), encoding="utf-8")
+    return PreparedLaunch(dist_dir, log4j_rendered)
 
 
-def _original_text(target: Path) -> str:
-    """The distribution's own version of a config file (kept as ``<name>.dist`` before the first rewrite)."""
-    original = target.with_name(target.name + ".dist")
-    if target.exists() and not original.exists():
-        original.write_bytes(target.read_bytes())
-    return original.read_text(encoding="utf-8") if original.exists() else ""
+def _read_if_present(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return ""
+
+
+def launch_environment(spec: LaunchSpec, task_dir: TaskDir, log4j_rendered: bool,
+                       inherited: Mapping[str, str]) -> dict[str, str]:
+    """What ``kafka-server-start.sh``/``kafka-run-class.sh`` read, on top of the ``inherited`` environment.
+
+    ``LOG_DIR`` is always the task's ``logs/`` (brokers sharing a sandbox must not share log files).
+    ``KAFKA_LOG4J_OPTS`` points at the rendered log4j file unless the operator chose a log4j configuration
+    already (in the executor's environment or the broker's JVM options)."""
+    env = broker_environment(spec)
+    env["LOG_DIR"] = str(task_dir.logs)
+    operator_chose = bool(inherited.get("KAFKA_LOG4J_OPTS", "").strip()) or any(
+        option in spec.jvm_options for option in LOG4J_CONFIG_PROPERTIES
+    )
+    if log4j_rendered and not operator_chose:
+        env["KAFKA_LOG4J_OPTS"] = f"-Dlog4j.configuration=file:{task_dir.log4j_properties}"
+    return env
 
 
 class BrokerTask:
@@ -58,7 +91,14 @@ class BrokerTask:
         self.sandbox = sandbox
         self._send = send
         self.spec: LaunchSpec | None = None
-        self.dist_dir: Path | None = None
+        self.task_dir: TaskDir | None = None
+        """``<sandbox>/<task_id>/``; None only when the task id cannot name a directory."""
+        self._bad_task_id: BadTaskId | None = None
+        try:
+            self.task_dir = TaskDir.of(sandbox, self.task_id)
+        except BadTaskId as exc:
+            self._bad_task_id = exc
+        self.launch: PreparedLaunch | None = None
         self.process: BrokerProcess | None = None
         self.kill_requested = False
         self.kill_grace: float | None = None
@@ -90,12 +130,16 @@ class BrokerTask:
         except LaunchError as exc:
             await self.status(mesos_pb2.TASK_FAILED, f"cannot launch the broker: {exc}")
             return
+        task_dir = self.task_dir
+        if task_dir is None:
+            await self.status(mesos_pb2.TASK_FAILED, f"cannot launch the broker: {self._bad_task_id}")
+            return
         watch = RegistrationWatch(spec.zookeeper_connect, spec.broker_id)
         # ZooKeeper is asked about old registrations while the config files are written
         preparing = asyncio.create_task(watch.prepare(), name=f"zk-prepare-{self.task_id}")
         try:
             try:
-                self.dist_dir = await asyncio.to_thread(prepare_distribution, spec, self.sandbox)
+                self.launch = await asyncio.to_thread(prepare_launch, spec, self.sandbox, task_dir)
             except (DistributionNotFound, OSError) as exc:
                 await self.status(mesos_pb2.TASK_FAILED, f"cannot launch the broker: {exc}")
                 return
@@ -121,12 +165,13 @@ class BrokerTask:
         return spec
 
     async def _start_and_supervise(self, spec: LaunchSpec, watch: RegistrationWatch) -> None:
-        assert self.dist_dir is not None
-        process = BrokerProcess(self.dist_dir, self.sandbox, broker_environment(spec))
+        assert self.launch is not None and self.task_dir is not None
+        env = launch_environment(spec, self.task_dir, self.launch.log4j_rendered, os.environ)
+        process = BrokerProcess(self.launch.dist_dir, self.task_dir, env)
         try:
             await process.start()
         except OSError as exc:
-            await self.status(mesos_pb2.TASK_FAILED, f"cannot start {self.dist_dir.name}: {exc}")
+            await self.status(mesos_pb2.TASK_FAILED, f"cannot start {self.launch.dist_dir.name}: {exc}")
             return
         self.process = process
         if self.kill_requested:  # a KILL arrived while the process was being spawned
@@ -158,7 +203,8 @@ class BrokerTask:
             how = "forcibly (SIGKILL after the grace period)" if process.force_killed else "cleanly"
             await self.status(mesos_pb2.TASK_KILLED, f"broker stopped {how}, exit code {code}")
             return
-        excerpt = failure_excerpt(self.sandbox, self.dist_dir)
+        assert self.task_dir is not None
+        excerpt = failure_excerpt(self.task_dir)
         await self.status(mesos_pb2.TASK_FAILED, f"kafka exited with code {code}; {excerpt}")
 
     def kill(self, grace_seconds: float | None) -> None:

@@ -10,6 +10,7 @@ import signal
 import sys
 
 from kafka_mesos.executor.broker_executor import BrokerExecutor
+from kafka_mesos.executor.options import ExecutorOptionError, linger_from_environ
 from kafka_mesos.mesos.executor_session import JSON, PROTOBUF, ExecutorEnv, ExecutorEnvError, SessionEnd
 
 EXIT_CODES = {
@@ -28,8 +29,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-async def run(env: ExecutorEnv, content_type: str) -> int:
-    executor = BrokerExecutor(env, content_type)
+async def run(env: ExecutorEnv, content_type: str, linger: float = 0.0) -> int:
+    executor = BrokerExecutor(env, content_type, linger=linger)
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, executor.request_shutdown)
@@ -50,11 +51,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         env = ExecutorEnv.from_environ(os.environ)
-    except ExecutorEnvError as exc:
+        linger = linger_from_environ(os.environ)
+    except (ExecutorEnvError, ExecutorOptionError) as exc:
         print(f"kafka-mesos-executor: {exc}", file=sys.stderr)
         return 64
     logging.getLogger(__name__).info(
-        "executor %s of framework %s starting (python %s, pid %d)",
-        env.executor_id, env.framework_id, sys.version.split()[0], os.getpid(),
+        "executor %s of framework %s starting (python %s, pid %d, linger %gs)",
+        env.executor_id, env.framework_id, sys.version.split()[0], os.getpid(), linger,
     )
-    return asyncio.run(run(env, JSON if args.content_type == "json" else PROTOBUF))
+    return asyncio.run(run(env, JSON if args.content_type == "json" else PROTOBUF, linger))

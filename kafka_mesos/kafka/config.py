@@ -114,22 +114,23 @@ def merge_properties(base_text: str, overrides: Mapping[str, str]) -> dict[str, 
     return merged
 
 
-def computed_server_properties(spec: LaunchSpec, sandbox: str) -> dict[str, str]:
-    """What the launch decides, before the broker's own options."""
+def computed_server_properties(spec: LaunchSpec, work_dir: str) -> dict[str, str]:
+    """What the launch decides, before the broker's own options (``work_dir``: the broker's own directory)."""
     bind_host = spec.bind_address or ""
     return {
         "broker.id": str(spec.broker_id),
         "listeners": f"PLAINTEXT://{bind_host}:{spec.port}",
         "advertised.listeners": f"PLAINTEXT://{spec.advertised_hostname}:{spec.port}",
-        "log.dirs": log_dirs(spec, sandbox),
+        "log.dirs": log_dirs(spec, work_dir),
         "zookeeper.connect": spec.zookeeper_connect,
     }
 
 
-def log_dirs(spec: LaunchSpec, sandbox: str) -> str:
+def log_dirs(spec: LaunchSpec, work_dir: str) -> str:
+    """The explicit ``log.dirs``, else ``<volume_path or work_dir>/kafka-logs``."""
     if spec.log_dirs:
         return spec.log_dirs
-    root = spec.volume_path or sandbox
+    root = spec.volume_path or work_dir
     return os.path.join(root, LOG_DIRS_NAME)
 
 
@@ -137,8 +138,8 @@ def broker_options(spec: LaunchSpec) -> dict[str, str]:
     return {key: value.replace("$id", str(spec.broker_id)) for key, value in spec.options.items()}
 
 
-def render_server_properties(base_text: str, spec: LaunchSpec, sandbox: str) -> str:
-    overrides = {**computed_server_properties(spec, sandbox), **broker_options(spec)}
+def render_server_properties(base_text: str, spec: LaunchSpec, work_dir: str) -> str:
+    overrides = {**computed_server_properties(spec, work_dir), **broker_options(spec)}
     merged = merge_properties(base_text, overrides)
     return render_properties(merged, header=_header(spec))
 

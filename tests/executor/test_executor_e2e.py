@@ -155,27 +155,33 @@ async def test_running_only_after_registration_then_kill(
     starting = await running.wait_state("TASK_STARTING")
     pid = broker_pid(starting)
 
-    server_log = running.dist / "logs" / "server.log"
+    task_dir = running.sandbox / "kafka-1001-6d1f"
+    server_log = task_dir / "logs" / "server.log"
     await wait_until_async(lambda: server_log.exists() and "waiting for" in server_log.read_text(), 60)
     assert port_is_open(spec.port)  # the broker is up but not registered yet ...
     assert running.states() == ["TASK_STARTING"]  # ... so nobody may say RUNNING
-    (running.dist / gate).touch()  # the stand-in's cwd is the distribution directory
+    (task_dir / gate).touch()  # the broker's cwd is its task directory
 
     status = await running.wait_state("TASK_RUNNING")
     assert status.data == f"127.0.0.1:{spec.port}".encode()
     with kazoo(spec.zookeeper_connect) as zk:
         registration = json.loads(zk.get("/brokers/ids/1001")[0])
         assert registration["endpoints"] == [f"PLAINTEXT://127.0.0.1:{spec.port}"]
-    props = parse_properties((running.dist / "config" / "server.properties").read_text())
+    props = parse_properties((task_dir / "config" / "server.properties").read_text())
     assert props["num.io.threads"] == "1" and props["broker.id"] == "1001"
-    assert props["log.dirs"] == str(running.sandbox / "kafka-logs")
+    assert props["log.dirs"] == str(task_dir / "kafka-logs")
     assert "heap=128MB" in server_log.read_text()
+    for name in ("server.properties", "log4j.properties"):  # the distribution is only read
+        assert "kafka-mesos executor" not in (running.dist / "config" / name).read_text()
+        assert "kafka-mesos executor" in (task_dir / "config" / name).read_text()
+    assert not list((running.dist / "logs").iterdir())
 
     request = {"type": "log", "name": "server.log", "lines": 5, "request_id": "r-1"}
     await running.agent.message(json.dumps(request).encode())
     await running.agent.wait_for(lambda: bool(running.agent.calls_of(executor_pb2.Call.MESSAGE)), within=30)
     answer = json.loads(running.agent.calls_of(executor_pb2.Call.MESSAGE)[0].message.data)
     assert answer["request_id"] == "r-1" and "started" in answer["content"]
+    assert answer["task_id"] == "kafka-1001-6d1f"  # no task_id asked: the only task is meant
     assert len(answer["content"].splitlines()) <= 5
 
     await running.agent.kill("kafka-1001-6d1f")

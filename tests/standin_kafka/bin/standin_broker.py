@@ -2,8 +2,9 @@
 
 Reads server.properties like Kafka, refuses to start without broker.id, zookeeper.connect, log.dirs and
 listeners (or port), listens on the configured port, registers /brokers/ids/<broker.id> under the chroot as
-an EPHEMERAL node with Kafka's own JSON (refusing when the id is already registered), logs to
-$LOG_DIR/server.log including the heap given in KAFKA_HEAP_OPTS, and on SIGTERM deregisters and exits 0.
+an EPHEMERAL node with Kafka's own JSON (refusing when the id is already registered), logs as log4j does with
+the configuration KAFKA_LOG4J_OPTS names (Kafka's default one: $LOG_DIR/server.log and stdout), including
+the heap given in KAFKA_HEAP_OPTS, and on SIGTERM deregisters and exits 0.
 It never listens beyond loopback: an empty listener host binds 127.0.0.1.
 
 Controller: the stand-in that wins /controller (ephemeral, Kafka's JSON) acts as Kafka's controller does in
@@ -32,15 +33,51 @@ STARTUP_PATHS = ("/brokers/ids", "/brokers/topics", "/brokers/seqid", "/config/t
                  "/admin/delete_topics", "/isr_change_notification")
 
 
+LEVELS = {"ALL": 0, "TRACE": 1, "DEBUG": 2, "INFO": 3, "WARN": 4, "ERROR": 5, "FATAL": 6, "OFF": 7}
+
+
 class Log:
-    def __init__(self, log_dir):
-        os.makedirs(log_dir, exist_ok=True)
-        self.handle = open(os.path.join(log_dir, "server.log"), "a", buffering=1)
+    """log4j 1.x as Kafka configures it: -D options from KAFKA_LOG4J_OPTS (kafka.logs.dir,
+    log4j.configuration=file:...), the root logger's level and appenders; a *FileAppender writes to its File
+    (${name} replaced by system properties, unknown ones by nothing), a ConsoleAppender to stdout."""
+
+    def __init__(self, log4j_opts):
+        system = dict(re.findall(r"-D([^=\s]+)=(\S*)", log4j_opts))
+        self.threshold = LEVELS["DEBUG"]
+        self.handles = []
+        self.console = False
+        config = system.get("log4j.configuration", "")
+        if not config.startswith("file:"):
+            print("log4j:WARN No appenders could be found for logger (kafka.Kafka$).", file=sys.stderr,
+                  flush=True)
+            return
+        try:
+            conf = read_properties(config[len("file:"):])
+        except OSError as exc:
+            print(f"log4j:ERROR Could not read configuration file from URL [{config}]. {exc}",
+                  file=sys.stderr, flush=True)
+            return
+        root = [part.strip() for part in conf.get("log4j.rootLogger", "").split(",")]
+        self.threshold = LEVELS.get(root[0].upper(), LEVELS["DEBUG"])
+        for name in filter(None, root[1:]):
+            kind = conf.get(f"log4j.appender.{name}", "")
+            if kind.endswith("ConsoleAppender"):
+                self.console = True
+            elif kind.endswith("FileAppender"):
+                file_name = re.sub(r"\$\{([^}]*)\}", lambda m: system.get(m.group(1), ""),
+                                   conf.get(f"log4j.appender.{name}.File", ""))
+                if file_name:
+                    os.makedirs(os.path.dirname(file_name) or ".", exist_ok=True)
+                    self.handles.append(open(file_name, "a", buffering=1))
 
     def __call__(self, level, message):
+        if LEVELS[level] < self.threshold:
+            return
         line = f"[{time.strftime('%Y-%m-%d %H:%M:%S')}] {level} {message} (kafka.server.KafkaServer)"
-        self.handle.write(line + "\n")
-        print(line, flush=True)
+        for handle in self.handles:
+            handle.write(line + "\n")
+        if self.console:
+            print(line, flush=True)
 
 
 def read_properties(path):
@@ -87,8 +124,7 @@ def fail(log, message):
 
 
 def main(argv):
-    default_log_dir = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "logs")
-    log = Log(os.environ.get("LOG_DIR") or default_log_dir)
+    log = Log(os.environ.get("KAFKA_LOG4J_OPTS", ""))
     args = [arg for arg in argv if arg != "-daemon"]
     props = read_properties(args[0])
     for override in args[1:]:
