@@ -116,6 +116,15 @@ def _check_content_type(name: str, text: str) -> str:
     return text
 
 
+EXECUTOR_SCOPES = ("agent", "broker")
+
+
+def _check_executor_scope(name: str, text: str) -> str:
+    if text not in EXECUTOR_SCOPES:
+        raise SettingsError(name, f"{text!r} (expected agent or broker)")
+    return text
+
+
 def _check_name(name: str, text: str) -> str:
     if not text or not re.fullmatch(r"[A-Za-z0-9_.-]+", text):
         raise SettingsError(name, f"{text!r} (letters, digits, '.', '_' and '-' only)")
@@ -159,6 +168,7 @@ class Settings:
     executor_python: str = "python3"
     executor_cpus: float = 0.01
     executor_mem: float = 32.0
+    executor_scope: str = "broker"
     mesos_content_type: str = "protobuf"
     reconcile_interval: float = 300.0
     reconciliation_timeout: float = 5.0
@@ -240,6 +250,7 @@ OPTIONS: dict[str, tuple[str, _Parser]] = {
     "executor-python": ("executor_python", _text),
     "executor-cpus": ("executor_cpus", _non_negative_float),
     "executor-mem": ("executor_mem", _non_negative_float),
+    "executor-scope": ("executor_scope", _check_executor_scope),
     "mesos-content-type": ("mesos_content_type", _check_content_type),
     "reconcile-interval": ("reconcile_interval", parse_duration),
     "reconciliation-timeout": ("reconciliation_timeout", parse_duration),

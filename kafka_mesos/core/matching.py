@@ -12,11 +12,19 @@ Cost: brokers with the same resource needs and no constraints share the list of 
 still fit (capacity only shrinks during a round, so an offer that did not fit one of them fits none of
 the later ones); a constrained broker's failure is reused by identical brokers while no placement has
 happened in between. So a round is roughly O(brokers + offers) in the common case.
+
+Executors: with one executor per broker, every placement also takes the executor's cpus/mem. With
+one shared executor per agent (``shared_executor``), only the first broker placed on an agent that
+has no executor of ours yet takes them; brokers on that agent later (this round, or agents listed in
+``agents_with_executor`` whose executor runs already, its resources outside the offers) take none.
+That keeps failures monotone per offer (what an offer lacks only grows), except when one agent sends
+several offers: an offer that failed for lack of the executor's share is not retried in the same
+round after another offer of the same agent started the executor (conservative, never wrong).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 
 from kafka_mesos.core.constraints import CompiledConstraints, Placement, PlacementIndex
@@ -47,9 +55,10 @@ class LaunchDecision:
     port: int
     role: str  # the role the port (and the bulk of the resources) came from
     task_resources: tuple[Taken, ...]  # per role: cpus, mem and the port of the broker's task
-    executor_resources: tuple[Taken, ...]  # per role: the executor's own cpus/mem
+    executor_resources: tuple[Taken, ...]  # per role: the executor's own cpus/mem (none: it runs already)
     volume: str | None = None
     volume_role: str | None = None
+    new_executor: bool = True  # False: the agent's shared executor (running or placed this round) hosts it
 
 
 @dataclass
@@ -108,10 +117,27 @@ class _Reasons:
         return list(self.items)
 
 
-def _check(slot: _Slot, need: _Need) -> tuple[str | None, tuple[int, str] | None]:
+class _Executors:
+    """Which agents need no executor resources for the next broker placed there."""
+
+    def __init__(self, shared: bool, running_on: Set[str]) -> None:
+        self.shared = shared
+        self.hosting = set(running_on) if shared else set()
+
+    def needed(self, slot: _Slot) -> bool:
+        return slot.offer.agent_id not in self.hosting
+
+    def placed(self, slot: _Slot) -> None:
+        if self.shared:
+            self.hosting.add(slot.offer.agent_id)
+
+
+def _check(slot: _Slot, need: _Need, executors: _Executors) -> tuple[str | None, tuple[int, str] | None]:
     """(reason it does not fit, None) or (None, port to take)."""
     pool, host = slot.pool, slot.offer.hostname
-    cpus, mem = need.cpus + need.executor_cpus, need.mem + need.executor_mem
+    cpus, mem = need.cpus, need.mem
+    if executors.needed(slot):
+        cpus, mem = cpus + need.executor_cpus, mem + need.executor_mem
     if pool.cpus() < cpus:
         return f"{host}: cpus {from_milli(pool.cpus()):g} < {from_milli(cpus):g}", None
     if pool.mem() < mem:
@@ -127,9 +153,11 @@ def _check(slot: _Slot, need: _Need) -> tuple[str | None, tuple[int, str] | None
 
 def match(brokers: Iterable[Broker], offers: Sequence[Offer], placements: Iterable[Placement],
           now: float, *, framework_role: str = UNRESERVED_ROLE, executor_cpus: float = 0.0,
-          executor_mem: float = 0.0) -> MatchResult:
+          executor_mem: float = 0.0, shared_executor: bool = False,
+          agents_with_executor: Set[str] = frozenset()) -> MatchResult:
     """Decide which of ``brokers`` (those active without a task are considered) launch on which offer."""
     result = MatchResult()
+    executors = _Executors(shared_executor, agents_with_executor)
     slots = [_Slot(offer, OfferPool.of(dict(offer.resources), framework_role)) for offer in offers]
     by_host: dict[str, list[int]] = {}
     for position, slot in enumerate(slots):
@@ -181,7 +209,7 @@ def match(brokers: Iterable[Broker], offers: Sequence[Offer], placements: Iterab
             failed: list[int] = []
             for position in _rotated(fitting, next_start):
                 slot = slots[position]
-                reason, port = _check(slot, need)
+                reason, port = _check(slot, need, executors)
                 if reason is None and constraints is not None:
                     reason = _constraint_reason(constraints, broker.id, slot, index)
                 if reason is None:
@@ -196,7 +224,7 @@ def match(brokers: Iterable[Broker], offers: Sequence[Offer], placements: Iterab
                 result.reasons[broker.id] = reasons.render() or ["no offers"]
                 continue
             placed_at = placed[0]
-            decision: LaunchDecision | None = _launch(broker, slots[placed_at], need, placed[1])
+            decision: LaunchDecision | None = _launch(broker, slots[placed_at], need, placed[1], executors)
         else:
             full_key = (*key, sticky_host, tuple(sorted(broker.constraints.items())))
             cached = failed_at_version.get(full_key)
@@ -222,7 +250,7 @@ def match(brokers: Iterable[Broker], offers: Sequence[Offer], placements: Iterab
                 slot = slots[position]
                 if position not in alive:
                     continue
-                reason, port = _check(slot, need)
+                reason, port = _check(slot, need, executors)
                 if reason is not None:
                     newly_dead.append(position)  # removed after the loop: it iterates ``alive``
                     dead.add(reason)
@@ -230,7 +258,7 @@ def match(brokers: Iterable[Broker], offers: Sequence[Offer], placements: Iterab
                 if constraints is not None:
                     reason = _constraint_reason(constraints, broker.id, slot, index)
                 if reason is None:
-                    decision = _launch(broker, slot, need, port)
+                    decision = _launch(broker, slot, need, port, executors)
                     placed_at = position
                     break
                 own.add(reason)
@@ -290,12 +318,15 @@ def _sticky_host(broker: Broker, now: float) -> str | None:
     return None
 
 
-def _launch(broker: Broker, slot: _Slot, need: _Need, port: tuple[int, str] | None) -> LaunchDecision:
+def _launch(broker: Broker, slot: _Slot, need: _Need, port: tuple[int, str] | None,
+            executors: _Executors) -> LaunchDecision:
     if broker.stickiness.port is not None:  # reuse the previous port when this offer has it
         port = slot.pool.find_port(need.port, broker.stickiness.port) or port
     assert port is not None
     task_taken = slot.pool.take(need.cpus, need.mem, port)
-    executor_taken = slot.pool.take(need.executor_cpus, need.executor_mem, None)
+    new_executor = executors.needed(slot)
+    executor_taken = slot.pool.take(need.executor_cpus, need.executor_mem, None) if new_executor else ()
+    executors.placed(slot)
     slot.used = True
     return LaunchDecision(
         broker_id=broker.id, offer_id=slot.offer.id, agent_id=slot.offer.agent_id,
@@ -303,4 +334,5 @@ def _launch(broker: Broker, slot: _Slot, need: _Need, port: tuple[int, str] | No
         cpus=from_milli(need.cpus), mem=from_milli(need.mem), port=port[0], role=port[1],
         task_resources=task_taken, executor_resources=executor_taken, volume=need.volume,
         volume_role=None if need.volume is None else slot.offer.volumes.get(need.volume),
+        new_executor=new_executor,
     )

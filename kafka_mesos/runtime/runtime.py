@@ -122,6 +122,7 @@ class SchedulerRuntime:
             executor_python=s.executor_python, executor_cpus=s.executor_cpus, executor_mem=s.executor_mem,
             executor_file=artifacts.executor_name, dist_name=artifacts.dist_name, dist_url=artifacts.dist_url,
             dist_top_dir=artifacts.dist_top_dir, stop_grace_period=s.stop_grace_period, user=s.user,
+            shared_executor=s.executor_scope == "agent",
         )
         return SchedulerConfig(
             framework_name=s.framework_name, role=s.framework_role, decline_seconds=s.decline_seconds,

@@ -1,6 +1,8 @@
 """`broker log`: a framework MESSAGE round trip to the broker's executor, matched by request id.
 
-Request (scheduler → executor): `{"type": "log", "request_id": "...", "name": "stdout", "lines": 100}`.
+Request (scheduler → executor):
+`{"type": "log", "request_id": "...", "name": "stdout", "lines": 100, "task_id": "..."}` (the task id picks
+the broker when the executor runs several).
 Reply (executor → scheduler): `{"type": "log", "request_id": "...", "content": "..."}` or with `"error"`.
 """
 
@@ -22,10 +24,10 @@ class LogRequests:
     def __init__(self) -> None:
         self._waiting: dict[str, asyncio.Future[str]] = {}
 
-    def new_request(self, name: str, lines: int) -> tuple[str, bytes]:
+    def new_request(self, name: str, lines: int, task_id: str) -> tuple[str, bytes]:
         request_id = str(uuid.uuid4())
         self._waiting[request_id] = asyncio.get_running_loop().create_future()
-        payload = {"type": "log", "request_id": request_id, "name": name, "lines": lines}
+        payload = {"type": "log", "request_id": request_id, "name": name, "lines": lines, "task_id": task_id}
         return request_id, json.dumps(payload).encode()
 
     async def wait(self, request_id: str, seconds: float) -> str:

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 from kafka_mesos.core import reconcile as recon
 from kafka_mesos.core.constraints import placements_of
+from kafka_mesos.core.executors import executors_in_use, reusable_executors
 from kafka_mesos.core.failover import DEFAULT_STABLE_AFTER, settle
 from kafka_mesos.core.lifecycle import (
     Action,
@@ -44,8 +45,14 @@ from kafka_mesos.scheduler.eligibility import Eligibility, offer_eligibility
 from kafka_mesos.scheduler.logs import LogReplyError, LogRequests
 from kafka_mesos.scheduler.offer_interest import OfferCall, OfferInterest
 from kafka_mesos.scheduler.settling import brokers_to_settle
-from kafka_mesos.scheduler.taskids import broker_id_of, new_task_id
-from kafka_mesos.scheduler.translate import LaunchContext, Placement, core_offer, task_info
+from kafka_mesos.scheduler.taskids import broker_id_of, new_executor_id, new_task_id
+from kafka_mesos.scheduler.translate import (
+    LaunchContext,
+    Placement,
+    core_offer,
+    shared_executor_info,
+    task_info,
+)
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +140,8 @@ class Scheduler:
         self._crash = CrashPoints.from_environment()
         self._pending_updates: list[mesos_pb2.TaskStatus] = []
         self._update_drain: asyncio.Task[None] | None = None
+        # Shared executors this process launched: Mesos wants the same ExecutorInfo for each of their tasks.
+        self._shared_executors: dict[str, mesos_pb2.ExecutorInfo] = {}
 
     # ---- wiring ---------------------------------------------------------------------------------------
 
@@ -228,9 +237,15 @@ class Scheduler:
     ) -> tuple[list[tuple[LaunchDecision, Placement]], dict[int, str]]:
         ctx = self.config.launch
         assert ctx is not None
+        shared = ctx.shared_executor
+        in_use = executors_in_use(brokers.values())
+        for gone in set(self._shared_executors) - in_use:
+            del self._shared_executors[gone]
+        hosting = reusable_executors(brokers.values(), self._shared_executors) if shared else {}
         result = match(brokers.values(), [core_offer(o) for o in offers], placements_of(brokers.values()),
                        now, framework_role=self.config.role, executor_cpus=ctx.executor_cpus,
-                       executor_mem=ctx.executor_mem)
+                       executor_mem=ctx.executor_mem, shared_executor=shared,
+                       agents_with_executor=set(hosting))
         placements = []
         for d in result.launches:
             task_id = new_task_id(self.config.framework_name, d.broker_id)
@@ -238,7 +253,15 @@ class Scheduler:
                 broker_id=d.broker_id, task_id=task_id, offer_id=d.offer_id, agent_id=d.agent_id,
                 hostname=d.hostname, port=d.port, role=d.role, attributes=tuple(sorted(d.attributes.items())),
                 task_resources=d.task_resources, executor_resources=d.executor_resources,
+                executor_id=task_id,
             )
+            if shared:
+                executor_id = hosting.get(d.agent_id)
+                if executor_id is None:  # the first broker for this agent starts its executor
+                    executor_id = new_executor_id(self.config.framework_name)
+                    self._shared_executors[executor_id] = shared_executor_info(ctx, executor_id, placement)
+                    hosting[d.agent_id] = executor_id
+                placement = dataclasses.replace(placement, executor_id=executor_id)
             placements.append((d, placement))
         reasons = {broker_id: "; ".join(texts) for broker_id, texts in result.reasons.items() if texts}
         return placements, reasons
@@ -252,7 +275,7 @@ class Scheduler:
             if not broker.active or broker.task is not None:
                 return broker  # the operator changed it meanwhile: do not launch
             decision, placement = by_id[broker.id]
-            return on_launch(broker, decision, placement.task_id, placement.task_id, now)
+            return on_launch(broker, decision, placement.task_id, placement.executor_id, now)
 
         saved = await self.cluster.mutate(list(by_id), launch) if by_id else {}
         launched = []
@@ -267,7 +290,8 @@ class Scheduler:
         assert ctx is not None
         by_offer: dict[str, list[mesos_pb2.TaskInfo]] = {}
         for broker, placement in launched:
-            by_offer.setdefault(placement.offer_id, []).append(task_info(ctx, broker, placement))
+            executor = self._shared_executors.get(placement.executor_id)
+            by_offer.setdefault(placement.offer_id, []).append(task_info(ctx, broker, placement, executor))
         for offer_id, tasks in by_offer.items():
             try:
                 refuse = self.config.accept_refuse_seconds
@@ -588,7 +612,7 @@ class Scheduler:
             raise BrokerLogError(f"broker {broker_id} is not running")
         if not self._connected:
             raise BrokerLogError("the scheduler is not connected to Mesos")
-        request_id, payload = self._logs.new_request(name, lines)
+        request_id, payload = self._logs.new_request(name, lines, task.task_id)
         try:
             await self._call(calls.message(task.agent_id, task.executor_id, payload))
             return await self._logs.wait(request_id, timeout)

@@ -1,4 +1,5 @@
-"""Task ids as mesos/kafka makes them: `<framework-name>-<broker id>-<uuid>`; the executor id is the same."""
+"""Task ids as mesos/kafka makes them: `<framework-name>-<broker id>-<uuid>`; the executor id of a
+broker's own executor is the same; a shared executor (one per agent) is `<framework-name>-executor-<uuid>`."""
 
 from __future__ import annotations
 
@@ -9,6 +10,10 @@ _UUID_LEN = 36
 
 def new_task_id(framework_name: str, broker_id: int) -> str:
     return f"{framework_name}-{broker_id}-{uuid.uuid4()}"
+
+
+def new_executor_id(framework_name: str) -> str:
+    return f"{framework_name}-executor-{uuid.uuid4()}"
 
 
 def broker_id_of(framework_name: str, task_id: str) -> int | None:

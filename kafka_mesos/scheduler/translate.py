@@ -34,6 +34,7 @@ class LaunchContext:
     dist_top_dir: str = ""
     stop_grace_period: float = 30.0
     user: str | None = None
+    shared_executor: bool = False  # one executor per agent runs every broker placed there
 
     def file_url(self, name: str) -> str:
         return f"{self.api_url.rstrip('/')}/files/{name}"
@@ -61,6 +62,7 @@ class Placement:
     attributes: tuple[tuple[str, str], ...] = ()
     task_resources: tuple[Taken, ...] = ()
     executor_resources: tuple[Taken, ...] = ()
+    executor_id: str = ""  # the task id when the broker has an executor of its own
 
 
 def _attribute_text(attribute: mesos_pb2.Attribute) -> str:
@@ -171,9 +173,14 @@ def launch_spec(ctx: LaunchContext, broker: Broker, placement: Placement) -> Lau
     )
 
 
-def task_info(ctx: LaunchContext, broker: Broker, placement: Placement) -> mesos_pb2.TaskInfo:
-    """A TaskInfo for `broker` with a CUSTOM executor of its own (executor id = task id)."""
-    role = placement.role
+SHARED_EXECUTOR_LINGER_SECONDS = 5.0
+"""A shared executor whose last broker ended waits this long for another LAUNCH before it exits: a task
+launched onto it just then still finds it (the scheduler only reuses an executor with a live broker)."""
+
+
+def _executor_command(
+    ctx: LaunchContext, variables: list[mesos_pb2.Environment.Variable]
+) -> mesos_pb2.CommandInfo:
     command = mesos_pb2.CommandInfo(
         # `exec` so that the executor is the process the agent signals, not a shell around it.
         value=f"exec {ctx.executor_python} {ctx.executor_file}",
@@ -184,23 +191,65 @@ def task_info(ctx: LaunchContext, broker: Broker, placement: Placement) -> mesos
             # The distribution's name carries its version: the agent's fetcher cache downloads it once.
             mesos_pb2.CommandInfo.URI(value=ctx.kafka_url, extract=True, executable=False, cache=True),
         ],
-        environment=mesos_pb2.Environment(variables=[
-            mesos_pb2.Environment.Variable(name="MESOS_SYSLOG_TAG", value=f"{ctx.framework_name}-{broker.id}")
-        ]),
+        environment=mesos_pb2.Environment(variables=variables),
     )
     if ctx.user:
         command.user = ctx.user
-    grace = mesos_pb2.DurationInfo(nanoseconds=int((ctx.stop_grace_period + 5.0) * 1e9))
-    executor = mesos_pb2.ExecutorInfo(
+    return command
+
+
+def _executor_resources(ctx: LaunchContext, placement: Placement) -> list[mesos_pb2.Resource]:
+    if placement.executor_resources:
+        return _taken_resources(placement.executor_resources)
+    role = placement.role
+    return [_scalar("cpus", ctx.executor_cpus, role), _scalar("mem", ctx.executor_mem, role)]
+
+
+def _shutdown_grace(ctx: LaunchContext) -> mesos_pb2.DurationInfo:
+    return mesos_pb2.DurationInfo(nanoseconds=int((ctx.stop_grace_period + 5.0) * 1e9))
+
+
+def broker_executor_info(ctx: LaunchContext, broker: Broker, placement: Placement) -> mesos_pb2.ExecutorInfo:
+    """The executor of one broker's task alone (executor id = task id, as mesos/kafka does)."""
+    tag = mesos_pb2.Environment.Variable(name="MESOS_SYSLOG_TAG", value=f"{ctx.framework_name}-{broker.id}")
+    return mesos_pb2.ExecutorInfo(
         type=mesos_pb2.ExecutorInfo.CUSTOM,
         executor_id=mesos_pb2.ExecutorID(value=placement.task_id),
         name=f"broker-{broker.id}",
         source=f"{ctx.framework_name}.broker.{broker.id}",
-        command=command,
-        resources=(_taken_resources(placement.executor_resources) if placement.executor_resources
-                   else [_scalar("cpus", ctx.executor_cpus, role), _scalar("mem", ctx.executor_mem, role)]),
-        shutdown_grace_period=grace,
+        command=_executor_command(ctx, [tag]),
+        resources=_executor_resources(ctx, placement),
+        shutdown_grace_period=_shutdown_grace(ctx),
     )
+
+
+def shared_executor_info(
+    ctx: LaunchContext, executor_id: str, placement: Placement
+) -> mesos_pb2.ExecutorInfo:
+    """The executor that runs every broker of this framework placed on one agent. Mesos wants the very
+    same ExecutorInfo for each task launched onto it: keep it and pass it to :func:`task_info`."""
+    variables = [
+        mesos_pb2.Environment.Variable(name="MESOS_SYSLOG_TAG", value=f"{ctx.framework_name}-executor"),
+        mesos_pb2.Environment.Variable(name="KAFKA_MESOS_EXECUTOR_LINGER_SECONDS",
+                                       value=f"{SHARED_EXECUTOR_LINGER_SECONDS:g}"),
+    ]
+    return mesos_pb2.ExecutorInfo(
+        type=mesos_pb2.ExecutorInfo.CUSTOM,
+        executor_id=mesos_pb2.ExecutorID(value=executor_id),
+        name="brokers",
+        source=f"{ctx.framework_name}.executor",
+        command=_executor_command(ctx, variables),
+        resources=_executor_resources(ctx, placement),
+        shutdown_grace_period=_shutdown_grace(ctx),
+    )
+
+
+def task_info(ctx: LaunchContext, broker: Broker, placement: Placement,
+              executor: mesos_pb2.ExecutorInfo | None = None) -> mesos_pb2.TaskInfo:
+    """A TaskInfo for `broker` run by `executor` (by default an executor of its own)."""
+    role = placement.role
+    if executor is None:
+        executor = broker_executor_info(ctx, broker, placement)
     return mesos_pb2.TaskInfo(
         name=f"{ctx.framework_name}-{broker.id}",
         task_id=mesos_pb2.TaskID(value=placement.task_id),

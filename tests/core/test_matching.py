@@ -78,6 +78,40 @@ def test_executor_overhead_counted() -> None:
     assert [(t.cpus, t.mem) for t in decision.executor_resources] == [(0.1, 32)]
 
 
+def test_shared_executor_takes_its_resources_once_per_agent() -> None:
+    brokers = [broker(i, cpus=1, mem=1024) for i in range(3)]
+    room = offer("a", cpus=3.1, mem=3 * 1024 + 32)  # three tasks and one executor
+    per_broker = match(brokers, [room], [], NOW, executor_cpus=0.1, executor_mem=32)
+    assert [d.broker_id for d in per_broker.launches] == [0, 1]  # each broker brings its own executor
+    shared = match(brokers, [room], [], NOW, executor_cpus=0.1, executor_mem=32, shared_executor=True)
+    assert [d.broker_id for d in shared.launches] == [0, 1, 2]
+    assert [d.new_executor for d in shared.launches] == [True, False, False]
+    assert [[(t.cpus, t.mem) for t in d.executor_resources] for d in shared.launches] == [[(0.1, 32)], [], []]
+
+
+def test_shared_executor_already_running_on_an_agent_needs_no_resources() -> None:
+    tight = offer("a", cpus=1, mem=1024)  # room for the task only
+    alone = match([broker(0)], [tight], [], NOW, executor_cpus=0.1, executor_mem=32, shared_executor=True)
+    assert alone.launches == [] and "cpus 1 < 1.1" in (alone.reason_text(0) or "")
+    hosted = match([broker(0)], [tight], [], NOW, executor_cpus=0.1, executor_mem=32, shared_executor=True,
+                   agents_with_executor={"agent-a"})
+    (decision,) = hosted.launches
+    assert not decision.new_executor and decision.executor_resources == ()
+    # the running executors only count when executors are shared
+    per_broker = match([broker(0)], [tight], [], NOW, executor_cpus=0.1, executor_mem=32,
+                       agents_with_executor={"agent-a"})
+    assert per_broker.launches == []
+
+
+def test_shared_executor_seed_round_starts_one_executor_per_agent() -> None:
+    brokers = [broker(i, cpus=0.01, mem=256, heap=128) for i in range(1000, 1020)]
+    offers = [offer(f"a{i}", cpus=1, mem=2048 + 32, ports=(Range(31000, 32000),)) for i in range(3)]
+    result = match(brokers, offers, [], NOW, executor_cpus=0.1, executor_mem=32, shared_executor=True)
+    assert len(result.launches) == 20
+    new = [d.agent_id for d in result.launches if d.new_executor]
+    assert sorted(new) == ["agent-a0", "agent-a1", "agent-a2"]
+
+
 @pytest.mark.parametrize(("spec", "offered", "expected"), [
     (None, (Range(31000, 31009),), 31000),
     (Range(31005, 31005), (Range(31000, 31009),), 31005),

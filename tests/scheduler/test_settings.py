@@ -19,6 +19,7 @@ def test_defaults_match_mesos_kafka(tmp_path: Path) -> None:
     assert s.framework_role == "*"
     assert s.framework_timeout == 30 * 86400
     assert s.mesos_content_type == "protobuf"
+    assert s.executor_scope == "broker"
 
 
 def test_precedence_cli_over_env_over_file_over_default(tmp_path: Path) -> None:
@@ -56,6 +57,7 @@ def test_env_names() -> None:
         ("api", "ftp://x", "Invalid api"),
         ("api", "http://h:port", "bad port"),
         ("mesos-content-type", "xml", "Invalid mesos-content-type"),
+        ("executor-scope", "host", "Invalid executor-scope"),
         ("framework-name", "a b", "Invalid framework-name"),
         ("local-agents", "0", "Invalid local-agents"),
         ("reconciliation-attempts", "x", "Invalid reconciliation-attempts"),
