@@ -1,6 +1,7 @@
 """Seed launch benchmark: time from `start 1000..1019` to twenty brokers RUNNING, against a floor.
 
     .venv/bin/python bench/seed_launch.py [--rounds 3] [--content-type protobuf|json]
+                                          [--executor-scope agent|broker]
 
 The scheduler runs as `python -m kafka_mesos scheduler` with its embedded local Mesos (3 agents), the
 stand-in Kafka distribution of the tests, and a real ZooKeeper started here (loopback, free ports).
@@ -69,14 +70,15 @@ def process_cpu(pid: int) -> float:
     return utime + stime
 
 
-def measure_scheduler(work: Path, zk_connect: str, dist: Path, content_type: str) -> float:
+def measure_scheduler(work: Path, zk_connect: str, dist: Path, content_type: str,
+                      executor_scope: str) -> float:
     work.mkdir(parents=True)
     base = free_port_block(300)
     out, err = (work / "scheduler.stdout").open("wb"), (work / "scheduler.stderr").open("wb")
     process = subprocess.Popen(
         [sys.executable, "-m", "kafka_mesos", "scheduler", "--api", "http://127.0.0.1:0", "--zk", zk_connect,
          "--storage", f"file:{work / 'state.json'}", "--kafka-dist", str(dist), "--local-work-dir",
-         str(work / "mesos"), "--mesos-content-type", content_type,
+         str(work / "mesos"), "--mesos-content-type", content_type, "--executor-scope", executor_scope,
          "--local-resources", f"cpus:4;mem:8192;disk:20480;ports:[{base}-{base + 299}]"],
         cwd=work, stdout=out, stderr=err,
     )
@@ -154,6 +156,8 @@ def main() -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--content-type", choices=("protobuf", "json"), default="protobuf")
+    parser.add_argument("--executor-scope", choices=("agent", "broker"), default="agent",
+                        help="one executor per agent (default) or one per broker")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (logs, sandboxes)")
     args = parser.parse_args()
     base = Path(tempfile.mkdtemp(prefix="seed-bench-"))
@@ -182,7 +186,7 @@ def main() -> None:
                 wait_until(lambda zk=zk: registered(zk) == 0, timeout=120)
                 cpu = children_cpu()
                 launches.append(measure_scheduler(base / f"run-{round_number}", connect, dist,
-                                                  args.content_type))
+                                                  args.content_type, args.executor_scope))
                 launch_cpus.append(children_cpu() - cpu)
             finally:
                 zk.stop()
@@ -192,7 +196,8 @@ def main() -> None:
                   f"{launch_cpus[-1]:.2f} s, floor {floor_cpus[-1]:.2f} s; load {os.getloadavg()[0]:.1f}",
                   flush=True)
         launch, floor = statistics.median(launches), statistics.median(floors)
-        print(f"median over {args.rounds} rounds ({args.content_type}): start→20 RUNNING {launch:.2f} s, "
+        setup = f"{args.content_type}, executor per {args.executor_scope}"
+        print(f"median over {args.rounds} rounds ({setup}): start→20 RUNNING {launch:.2f} s, "
               f"floor {floor:.2f} s, ratio {launch / floor:.2f}; CPU: scheduler run "
               f"{statistics.median(launch_cpus):.2f} s, floor {statistics.median(floor_cpus):.2f} s")
     finally:
