@@ -35,14 +35,7 @@ class KillTask:
     reason: str
 
 
-@dataclass(frozen=True)
-class ShutdownExecutor:
-    executor_id: str
-    agent_id: str
-    reason: str
-
-
-Action = KillTask | ShutdownExecutor
+Action = KillTask
 
 
 def task_id_for(framework_name: str, broker_id: int, unique: str) -> str:
@@ -186,10 +179,11 @@ def request_start(broker: Broker, now: float) -> Broker:
     return updated.with_event(now, "start-requested")
 
 
-def request_stop(broker: Broker, now: float, *, force: bool = False) -> tuple[Broker, list[Action]]:
+def request_stop(broker: Broker, now: float) -> tuple[Broker, list[Action]]:
     """Operator stop: desired state inactive, counters reset, the task (if any) killed.
 
-    ``force`` also shuts the executor down at once instead of waiting for Kafka's clean shutdown.
+    (``stop --force`` is the same plus a KILL with a zero grace period, sent by the scheduler: never an
+    executor SHUTDOWN, which would end every broker of a shared executor.)
     """
     updated = replace(broker, active=False, failover=broker.failover.reset(), placement_reason=None)
     actions: list[Action] = []
@@ -197,9 +191,7 @@ def request_stop(broker: Broker, now: float, *, force: bool = False) -> tuple[Br
     if task is not None:
         updated = replace(updated, task=replace(task, stopping=True))
         actions.append(KillTask(task.task_id, task.agent_id, "stop requested"))
-        if force:
-            actions.append(ShutdownExecutor(task.executor_id, task.agent_id, "forced stop"))
-    return updated.with_event(now, "stop-requested", "force" if force else ""), actions
+    return updated.with_event(now, "stop-requested"), actions
 
 
 def request_restart(broker: Broker, now: float) -> tuple[Broker, list[Action]]:

@@ -25,7 +25,6 @@ from kafka_mesos.core.failover import DEFAULT_STABLE_AFTER, settle
 from kafka_mesos.core.lifecycle import (
     Action,
     KillTask,
-    ShutdownExecutor,
     on_launch,
     on_placement_failed,
     on_status,
@@ -259,7 +258,10 @@ class Scheduler:
                 executor_id = hosting.get(d.agent_id)
                 if executor_id is None:  # the first broker for this agent starts its executor
                     executor_id = new_executor_id(self.config.framework_name)
-                    self._shared_executors[executor_id] = shared_executor_info(ctx, executor_id, placement)
+                    info = shared_executor_info(ctx, executor_id, placement)
+                    if self._framework_id:  # as the master stores it: later tasks compare equal to it
+                        info.framework_id.value = self._framework_id
+                    self._shared_executors[executor_id] = info
                     hosting[d.agent_id] = executor_id
                 placement = dataclasses.replace(placement, executor_id=executor_id)
             placements.append((d, placement))
@@ -411,12 +413,8 @@ class Scheduler:
 
     async def _perform(self, actions: list[Action]) -> None:
         for action in actions:
-            if isinstance(action, KillTask):
-                log.info("killing task %s: %s", action.task_id, action.reason)
-                await self._call(calls.kill(action.task_id, action.agent_id))
-            elif isinstance(action, ShutdownExecutor):
-                log.info("shutting down executor %s: %s", action.executor_id, action.reason)
-                await self._call(calls.shutdown(action.executor_id, action.agent_id))
+            log.info("killing task %s: %s", action.task_id, action.reason)
+            await self._call(calls.kill(action.task_id, action.agent_id))
 
     # ---- reconciliation -------------------------------------------------------------------------------
 

@@ -2,7 +2,6 @@ from dataclasses import replace
 
 from kafka_mesos.core.lifecycle import (
     KillTask,
-    ShutdownExecutor,
     broker_id_of_task,
     is_steady,
     on_launch,
@@ -79,11 +78,6 @@ def test_asked_stop_is_clean() -> None:
     broker, actions = on_status(broker, "kafka-1-abc", TASK_KILLED, None, None, None, 151.0)
     assert broker.task is None and not broker.active and broker.failover.failures == 0
     assert broker.stickiness.stop_time == 151.0
-
-
-def test_force_stop_shuts_executor_down() -> None:
-    _, actions = request_stop(launched(), 150.0, force=True)
-    assert [type(a) for a in actions] == [KillTask, ShutdownExecutor]
 
 
 def test_running_for_stopping_task_is_killed_again() -> None:

@@ -32,6 +32,7 @@ async def test_brokers_on_one_agent_share_one_executor_and_its_info() -> None:
     assert len(tasks) == 3
     executor = tasks[0].executor
     assert executor.executor_id.value.startswith("kafka-executor-")
+    assert executor.framework_id.value == "fw-1"
     assert all(t.executor == executor for t in tasks), "Mesos wants the identical ExecutorInfo"
     assert {t.task_id.value for t in tasks} == {b.task.task_id for b in cluster.brokers.values() if b.task}
     assert {b.task.executor_id for b in cluster.brokers.values() if b.task} == {executor.executor_id.value}
