@@ -74,12 +74,15 @@ def run_seed_scenario(scheduler: SchedulerProcess, zk: KazooClient) -> None:
         registration = json.loads(data)
         assert f"{registration['host']}:{registration['port']}" == brokers[broker_id]["task"]["endpoint"]
 
-    properties = sandbox_files(scheduler, "kafka_2.13-3.7.0/config/server.properties")
+    # each broker's files are in its own task directory, <sandbox>/<task id>/
+    properties = [path for task_id in sorted(task_ids)
+                  for path in sandbox_files(scheduler, f"{task_id}/config/server.properties")]
     assert len(properties) == 20
     for path in properties:
         text = path.read_text()
         assert re.search(r"^num\.io\.threads=1$", text, re.M), path
-    server_logs = sandbox_files(scheduler, "kafka_2.13-3.7.0/logs/server.log")
+    server_logs = [path for task_id in sorted(task_ids)
+                   for path in sandbox_files(scheduler, f"{task_id}/logs/server.log")]
     assert len(server_logs) == 20
     for path in server_logs:
         assert "heap=128MB" in path.read_text(), path

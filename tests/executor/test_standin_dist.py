@@ -19,8 +19,9 @@ def write_properties(dist: Path, **values: str) -> Path:
     return path
 
 
-def start(dist: Path, properties: Path, heap: str = "-Xmx128M -Xms128M") -> subprocess.Popen[bytes]:
-    env = {**os.environ, "KAFKA_HEAP_OPTS": heap}
+def start(dist: Path, properties: Path, heap: str = "-Xmx128M -Xms128M",
+          extra_env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "KAFKA_HEAP_OPTS": heap, **(extra_env or {})}
     return subprocess.Popen(
         [str(dist / "bin" / "kafka-server-start.sh"), str(properties)],
         cwd=dist, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -90,3 +91,28 @@ def test_refuses_an_already_registered_id(tmp_path: Path, zk_chroot: ZkChroot) -
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 1
     assert b"already registered" in stderr
+
+
+def test_log_dir_and_log4j_opts_are_honoured_as_by_kafka_scripts(tmp_path: Path) -> None:
+    """LOG_DIR becomes kafka.logs.dir; KAFKA_LOG4J_OPTS picks the log4j file (level and appenders)."""
+    dist = unpack_standin(tmp_path)
+    props = write_properties(dist, **{"broker.id": "1", "log.dirs": str(tmp_path / "data")})  # fails at once
+    log_dir = tmp_path / "task" / "logs"
+    process = start(dist, props, extra_env={"LOG_DIR": str(log_dir)})
+    stdout, _ = process.communicate(timeout=60)
+    assert process.returncode == 1
+    assert "heap=128MB" in (log_dir / "server.log").read_text()  # created by the script, as Kafka's does
+    assert b"heap=128MB" in stdout  # the distribution's log4j.properties has a console appender
+    assert not (dist / "logs" / "server.log").exists()
+
+    quiet = tmp_path / "quiet.properties"
+    quiet.write_text("log4j.rootLogger=WARN, kafkaAppender\n"
+                     "log4j.appender.kafkaAppender=org.apache.log4j.DailyRollingFileAppender\n"
+                     "log4j.appender.kafkaAppender.File=${kafka.logs.dir}/quiet.log\n")
+    process = start(dist, props, extra_env={"LOG_DIR": str(log_dir),
+                                            "KAFKA_LOG4J_OPTS": f"-Dlog4j.configuration=file:{quiet}"})
+    stdout, _ = process.communicate(timeout=60)
+    assert process.returncode == 1
+    quiet_log = (log_dir / "quiet.log").read_text()
+    assert "missing required configuration" in quiet_log and "heap=" not in quiet_log  # INFO filtered
+    assert stdout == b""  # no console appender in that configuration

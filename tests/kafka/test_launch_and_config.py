@@ -81,11 +81,12 @@ def test_server_properties_overrides_and_options_win() -> None:
     assert list(props).index("broker.id") == 0  # base order kept
 
 
-def test_log_dirs_default_to_sandbox_or_volume_and_bind_address_binds_listener() -> None:
-    props = parse_properties(render_server_properties("", make_spec(options={}), "/sandbox"))
-    assert props["log.dirs"] == "/sandbox/kafka-logs"
+def test_log_dirs_default_to_the_task_dir_or_volume_and_bind_address_binds_listener() -> None:
+    task_dir = "/sandbox/kafka-1003-a"  # the executor passes the broker's task directory
+    props = parse_properties(render_server_properties("", make_spec(options={}), task_dir))
+    assert props["log.dirs"] == "/sandbox/kafka-1003-a/kafka-logs"
     spec = make_spec(options={}, volume_path="/vol/b", bind_address="192.168.1.7")
-    props = parse_properties(render_server_properties("", spec, "/sandbox"))
+    props = parse_properties(render_server_properties("", spec, task_dir))
     assert props["log.dirs"] == "/vol/b/kafka-logs"
     assert props["listeners"] == "PLAINTEXT://192.168.1.7:31005"
 
