@@ -159,6 +159,14 @@ class LocalAgent(ExecutorApi):
             else:
                 run.queued[task.task_id.value] = task
             return
+        if run is not None:  # as Mesos: a task for an executor being torn down is dropped, not queued
+            partition_aware = any(
+                c.type == mpb.FrameworkInfo.Capability.PARTITION_AWARE for c in framework_info.capabilities
+            )
+            state = mpb.TASK_DROPPED if partition_aware else mpb.TASK_LOST
+            self._agent_update(run, task.task_id.value, state, TaskStatus.REASON_EXECUTOR_TERMINATED,
+                               "Executor terminating")
+            return
         container_id = str(uuid.uuid4())
         directory = launcher.sandbox_path(
             self.work_dir, self.id, framework_id, executor.executor_id.value, container_id
@@ -303,7 +311,8 @@ class LocalAgent(ExecutorApi):
         if run.framework_id not in self.terminating_frameworks and not run.silent:
             for task_id in run.live_task_ids():
                 self._agent_update(run, task_id, run.failure_state, run.failure_reason, run.failure_message)
-        self.runs.pop((run.framework_id, run.executor_id), None)
+        if self.runs.get((run.framework_id, run.executor_id)) is run:
+            del self.runs[(run.framework_id, run.executor_id)]
         self.master.executor_exited(self.id, run.framework_id, run.executor_id, status or 0)
 
     # ------------------------------------------------------------------ status updates

@@ -4,7 +4,8 @@ argv[1] = content type ("json" or "protobuf"). Behaviour:
 - LAUNCH: TASK_STARTING, then TASK_RUNNING with `data` = the task's data; if the task data is
   b"exit", exits with status 3 once RUNNING is acknowledged by the agent.
 - MESSAGE: answers with a MESSAGE call carrying b"echo:" + data.
-- KILL: TASK_KILLED. SHUTDOWN: TASK_KILLED for live tasks, then exit 0.
+- KILL: TASK_KILLED. SHUTDOWN: TASK_KILLED for live tasks, then exit 0; if a task's data was
+  b"ignore-shutdown", SHUTDOWN is ignored (the agent kills the executor after its grace period).
 Writes its environment to `env.json` and its argv to `argv.json` in the sandbox at start, and
 every event record it receives to `events.raw` (4-byte big-endian length + record).
 """
@@ -38,6 +39,7 @@ class SampleExecutor:
         self.exit_after: bytes | None = None
         self.done = asyncio.Event()
         self.exit_code = 0
+        self.ignore_shutdown = False
 
     def call(self, call_type: int) -> epb.Call:
         call = epb.Call(type=call_type)
@@ -74,6 +76,8 @@ class SampleExecutor:
             self.live.add(task.task_id.value)
             await self.update(task.task_id.value, mpb.TASK_STARTING)
             running = await self.update(task.task_id.value, mpb.TASK_RUNNING, task.data, "sample: running")
+            if task.data == b"ignore-shutdown":
+                self.ignore_shutdown = True
             if task.data == b"exit":
                 self.exit_after = running
                 self.exit_code = 3
@@ -88,7 +92,7 @@ class SampleExecutor:
             task_id = event.kill.task_id.value
             self.live.discard(task_id)
             await self.update(task_id, mpb.TASK_KILLED, message="sample: killed on KILL")
-        elif event.type == epb.Event.SHUTDOWN:
+        elif event.type == epb.Event.SHUTDOWN and not self.ignore_shutdown:
             for task_id in sorted(self.live):
                 await self.update(task_id, mpb.TASK_KILLED, message="sample: shutdown")
             self.done.set()

@@ -344,3 +344,29 @@ async def test_large_accept_is_not_refused(framework: RawFramework) -> None:
     assert (await framework.call(call)).status == 202
     error = await framework.wait_update("bulk-1499", mpb.TASK_ERROR)  # 2 cpus run out long before
     assert "more resources" in error.message
+
+
+async def test_a_task_for_an_executor_being_shut_down_is_lost_not_queued(framework: RawFramework) -> None:
+    """As Mesos: the agent drops a task sent to an executor it is tearing down (TASK_LOST, or TASK_DROPPED
+    for PARTITION_AWARE frameworks, reason EXECUTOR_TERMINATED); it starts no second executor of that id."""
+    await framework.subscribe(framework_info())
+    offer = (await framework.wait_offers())[0]
+    first_offers = len(framework.events)
+    executor = sample_executor_info("exec-busy", framework.content_type)
+    executor.shutdown_grace_period.nanoseconds = 60 * 10**9  # stays "terminating" for the whole test
+    await framework.call(launch_call(offer, "task-a", executor, data=b"ignore-shutdown", refuse_seconds=0.0))
+    await framework.acknowledge(await framework.wait_update("task-a", mpb.TASK_STARTING))
+    await framework.acknowledge(await framework.wait_update("task-a", mpb.TASK_RUNNING))
+    shutdown = Call(type=Call.SHUTDOWN)
+    shutdown.shutdown.executor_id.value = "exec-busy"
+    shutdown.shutdown.agent_id.CopyFrom(offer.agent_id)
+    assert (await framework.call(shutdown)).status == 202
+    again = next(o for o in await framework.wait_offers(after=first_offers) if o.agent_id == offer.agent_id)
+    assert (await framework.call(launch_call(again, "task-b", executor, port=31001))).status == 202
+    lost = await framework.wait_update("task-b", mpb.TASK_LOST)
+    assert lost.reason == TaskStatus.REASON_EXECUTOR_TERMINATED
+    assert lost.source == TaskStatus.SOURCE_AGENT and lost.message == "Executor terminating"
+    await framework.acknowledge(lost)
+    states_of_b = [e.update.status.state for e in framework.events
+                   if e.type == Event.UPDATE and e.update.status.task_id.value == "task-b"]
+    assert mpb.TASK_STARTING not in states_of_b and mpb.TASK_RUNNING not in states_of_b
