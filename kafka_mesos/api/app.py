@@ -19,7 +19,7 @@ from kafka_mesos.api.errors import ApiError
 from kafka_mesos.api.openapi import openapi_document
 from kafka_mesos.api.params import Params
 from kafka_mesos.api.rolling import TopicReplicas
-from kafka_mesos.api.routes import Route
+from kafka_mesos.api.routes import EncodedJson, Route
 from kafka_mesos.api.topic_service import TopicService
 from kafka_mesos.api.topics import topic_routes
 from kafka_mesos.core.errors import ValidationError
@@ -72,7 +72,10 @@ def _dispatcher(route: Route) -> Callable[[web.Request], Awaitable[web.StreamRes
         params.check_known(route.params)
         for old, new in route.rename:
             params = params.rename(old, new)
-        return web.json_response(await route.handler(params))
+        answer = await route.handler(params)
+        if isinstance(answer, EncodedJson):
+            return web.Response(body=answer.body, content_type="application/json", charset="utf-8")
+        return web.json_response(answer)
 
     return dispatch
 

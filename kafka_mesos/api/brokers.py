@@ -8,11 +8,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
+from kafka_mesos.api.broker_json import BrokerListCache, encode_answer
 from kafka_mesos.api.cluster import ApiCluster, Changes, wait_until
 from kafka_mesos.api.control import SchedulerControl
 from kafka_mesos.api.errors import ApiError
 from kafka_mesos.api.params import Params
 from kafka_mesos.api.rolling import ReplicaView, RollingRestart
+from kafka_mesos.api.routes import EncodedJson
 from kafka_mesos.core.durations import parse_duration
 from kafka_mesos.core.expr import format_broker_ids, parse_broker_expr, parse_broker_ids
 from kafka_mesos.core.model import Broker, broker_to_api_json
@@ -42,12 +44,24 @@ class BrokerService:
         self.cluster = cluster
         self.control = control
         self.rolling = RollingRestart(cluster, control, replicas)
+        self.rendered = BrokerListCache()
+        self.clock: Callable[[], float] = time.time  # the `now` of rendered states (tests set it)
 
     # -- helpers -----------------------------------------------------------------------------------
     def _json(self, ids: Sequence[int]) -> list[Json]:
         brokers = self.cluster.snapshot()
-        now = time.time()
+        now = self.clock()
         return [broker_to_api_json(brokers[i], now) for i in ids if i in brokers]
+
+    def _encoded(self, answer: Json, expr: str) -> EncodedJson:
+        """`answer` with its "brokers" member the brokers `expr` selects, from the rendered-JSON cache."""
+        brokers = self.cluster.snapshot()
+
+        def select() -> list[int]:
+            return parse_broker_expr(expr, "broker").select(brokers.values())
+
+        listed = self.rendered.list_text(brokers, expr, select, self.clock())
+        return EncodedJson(encode_answer(answer, "brokers", listed))
 
     @staticmethod
     def _select_existing(text: str, brokers: Mapping[int, Broker], field: str = "broker") -> list[int]:
@@ -80,14 +94,13 @@ class BrokerService:
         return chosen
 
     # -- list / add / update / remove / clone -----------------------------------------------------
-    async def list(self, params: Params) -> Json:
+    async def list(self, params: Params) -> EncodedJson:
         expr = params.get("broker") or "*"
-        ids = parse_broker_expr(expr, "broker").select(self.cluster.snapshot().values())
-        answer: Json = {"brokers": self._json(ids)}
+        answer: Json = {"brokers": None}
         reconciling = _reconciling(self.control)
         if reconciling:
             answer["reconciling"] = reconciling
-        return answer
+        return self._encoded(answer, expr)
 
     async def add(self, params: Params) -> Json:
         ids = parse_broker_ids(params.require("broker"), "broker")
@@ -225,9 +238,8 @@ class BrokerService:
         return {"status": "ok", "content": content}
 
     # -- G1 (older) answers ------------------------------------------------------------------------
-    async def g1_status(self, params: Params) -> Json:
-        ids = sorted(self.cluster.snapshot())
-        return {"frameworkId": self.cluster.framework_id, "brokers": self._json(ids)}
+    async def g1_status(self, params: Params) -> EncodedJson:
+        return self._encoded({"frameworkId": self.cluster.framework_id, "brokers": None}, "*")
 
     async def g1_remove(self, params: Params) -> Json:
         answer = await self.remove(params)

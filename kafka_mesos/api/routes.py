@@ -8,7 +8,15 @@ from typing import Any
 
 from kafka_mesos.api.params import Params, ParamSpec
 
-Handler = Callable[[Params], Awaitable[dict[str, Any]]]
+
+@dataclass(frozen=True)
+class EncodedJson:
+    """An answer already serialised (UTF-8 JSON text), sent as it is; what `json_response` would send."""
+
+    body: bytes
+
+
+Handler = Callable[[Params], Awaitable[dict[str, Any] | EncodedJson]]
 
 
 @dataclass(frozen=True)

@@ -344,6 +344,18 @@ def display_state(broker: Broker, now: float | None = None) -> str:
     return text
 
 
+def display_state_switch_time(broker: Broker) -> float | None:
+    """The one instant at which ``display_state(broker, now)`` (and so ``broker_to_api_json``) changes
+    with ``now``: ``failed ..., next start ...`` before it, ``starting ...`` from it on. None when the
+    text does not depend on ``now``. Keep in step with ``display_state``'s failure branch."""
+    failover = broker.failover
+    if broker.task is not None or not broker.active:
+        return None
+    if failover.failures <= 0 or failover.failure_time is None:
+        return None
+    return failover.next_attempt()
+
+
 def broker_to_api_json(broker: Broker, now: float | None = None) -> dict[str, Any]:
     """mesos/kafka's broker JSON (unset fields omitted) plus ``state``, ``reason``, ``events`` etc."""
     out: dict[str, Any] = {
