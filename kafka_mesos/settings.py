@@ -168,7 +168,7 @@ class Settings:
     executor_python: str = "python3"
     executor_cpus: float = 0.01
     executor_mem: float = 32.0
-    executor_scope: str = "broker"
+    executor_scope: str = "agent"
     mesos_content_type: str = "protobuf"
     reconcile_interval: float = 300.0
     reconciliation_timeout: float = 5.0

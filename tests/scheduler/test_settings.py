@@ -19,7 +19,7 @@ def test_defaults_match_mesos_kafka(tmp_path: Path) -> None:
     assert s.framework_role == "*"
     assert s.framework_timeout == 30 * 86400
     assert s.mesos_content_type == "protobuf"
-    assert s.executor_scope == "broker"
+    assert s.executor_scope == "agent"
 
 
 def test_precedence_cli_over_env_over_file_over_default(tmp_path: Path) -> None:
