@@ -50,7 +50,7 @@ def sandbox_files(scheduler: SchedulerProcess, relative: str) -> list[Path]:
     return sorted(scheduler.mesos_work_dir.rglob(relative))
 
 
-def run_seed_scenario(scheduler: SchedulerProcess, zk: KazooClient) -> None:
+def run_seed_scenario(scheduler: SchedulerProcess, zk: KazooClient, executor_scope: str = "agent") -> None:
     added = scheduler.cli("add", "1000..1019", "--cpus", "0.01", "--heap", "128", "--mem", "256",
                           "--options", "num.io.threads=1")
     assert "brokers added" in added.stdout
@@ -68,6 +68,16 @@ def run_seed_scenario(scheduler: SchedulerProcess, zk: KazooClient) -> None:
         assert task["state"] == "running", broker
         assert re.fullmatch(r"[\w.-]+:\d+", task["endpoint"]), task
         assert task["id"].startswith(f"kafka-{broker['id']}-")
+    executors = {b["task"]["executorId"] for b in brokers.values()}
+    agents = {b["task"]["slaveId"] for b in brokers.values()}
+    if executor_scope == "agent":  # one shared executor per agent ran all of that agent's brokers
+        assert len(agents) == 3 and len(executors) == 3, executors
+        assert all(e.startswith("kafka-executor-") for e in executors)
+        for executor in executors:
+            on_it = {b["task"]["slaveId"] for b in brokers.values() if b["task"]["executorId"] == executor}
+            assert len(on_it) == 1
+    else:
+        assert executors == task_ids
     assert registered_ids(zk) == set(SEED_IDS)
     for broker_id in SEED_IDS:
         data, _ = zk.get(f"/brokers/ids/{broker_id}")
@@ -103,14 +113,15 @@ def run_seed_scenario(scheduler: SchedulerProcess, zk: KazooClient) -> None:
                message="no broker or executor process left")
 
 
-@pytest.mark.parametrize("content_type", ["protobuf", "json"])
+@pytest.mark.parametrize(("content_type", "executor_scope"), [("protobuf", "agent"), ("json", "broker")])
 def test_seed_twenty_brokers_on_the_embedded_local_mesos(
-    tmp_path: Path, zk_chroot: ZkChroot, zk: KazooClient, standin_dist: Path, content_type: str
+    tmp_path: Path, zk_chroot: ZkChroot, zk: KazooClient, standin_dist: Path, content_type: str,
+    executor_scope: str,
 ) -> None:
     scheduler = start_scheduler(tmp_path / "run", zk_chroot.connect_string, standin_dist,
-                                content_type=content_type)
+                                content_type=content_type, extra_args=("--executor-scope", executor_scope))
     try:
-        run_seed_scenario(scheduler, zk)
+        run_seed_scenario(scheduler, zk, executor_scope)
     finally:
         assert scheduler.process.stop() == 0, scheduler.process.errors()[-3000:]
 
