@@ -335,3 +335,31 @@ async def test_a_second_kill_with_zero_grace_forces_a_hanging_broker_down(
     assert "forcibly" in killed.message
     assert await asyncio.wait_for(running.process.wait(), 60) == 0
     assert process_gone(pid)
+
+
+async def test_sigterm_does_not_wait_for_the_linger(
+    executor_factory: StartExecutor, zk_chroot: ZkChroot
+) -> None:
+    running = await executor_factory(extra_env={"KAFKA_MESOS_EXECUTOR_LINGER_SECONDS": "600"})
+    spec = make_spec(zk_chroot)
+    await running.agent.launch(make_task(spec))
+    pid = broker_pid(await running.wait_state("TASK_STARTING"))
+    await running.wait_state("TASK_RUNNING")
+    running.process.terminate()
+    await running.wait_state("TASK_KILLED")
+    assert await asyncio.wait_for(running.process.wait(), 60) == 0  # well before the ten-minute linger
+    assert process_gone(pid)
+    assert "unless another LAUNCH arrives" not in running.executor_log()
+
+
+async def test_the_last_kill_starts_the_linger(executor_factory: StartExecutor, zk_chroot: ZkChroot) -> None:
+    running = await executor_factory(extra_env={"KAFKA_MESOS_EXECUTOR_LINGER_SECONDS": "600"})
+    await running.agent.launch(make_task(make_spec(zk_chroot)))
+    await running.wait_state("TASK_RUNNING")
+    await running.agent.kill("kafka-1001-6d1f")
+    await running.wait_state("TASK_KILLED")
+    lingering = "exiting in 600s unless another LAUNCH arrives"
+    await wait_until_async(lambda: lingering in running.executor_log(), 30)
+    assert running.process.returncode is None  # idle, but lingering
+    await running.agent.shutdown()
+    assert await asyncio.wait_for(running.process.wait(), 60) == 0  # SHUTDOWN ends the linger at once
