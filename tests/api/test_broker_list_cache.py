@@ -102,6 +102,10 @@ def settings(**values: Any) -> Params:
     return Params({k: str(v) for k, v in values.items()})
 
 
+def status_update(state: str, message: str | None = None) -> Callable[[Broker], Broker]:
+    return lambda broker: on_status(broker, "kafka-2-t", state, None, message, None, T0)[0]
+
+
 async def test_every_kind_of_change_is_listed_as_a_fresh_render(
     service: BrokerService, cluster: ClusterState
 ) -> None:
@@ -123,10 +127,10 @@ async def test_every_kind_of_change_is_listed_as_a_fresh_render(
     await cluster.mutate([2], lambda b: replace(b, task=replace(running_task(2), state="TASK_STAGING")))
     await assert_fresh(service, cluster)
     for state in (TASK_STARTING, TASK_RUNNING):
-        await cluster.mutate([2], lambda b, s=state: on_status(b, "kafka-2-t", s, None, None, None, T0)[0])
+        await cluster.mutate([2], status_update(state))
         await assert_fresh(service, cluster)
     assert b'"mesosState": "TASK_RUNNING"' in await listed(service)
-    await cluster.mutate([2], lambda b: on_status(b, "kafka-2-t", TASK_FAILED, None, "boom", None, T0)[0])
+    await cluster.mutate([2], status_update(TASK_FAILED, "boom"))
     await assert_fresh(service, cluster)
     assert b"boom" in await listed(service)
 
