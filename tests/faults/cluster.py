@@ -145,7 +145,9 @@ class FaultCluster:
         return {t["id"]: t for f in state["frameworks"] for t in f["tasks"] if t["state"] in LIVE_STATES}
 
     def processes(self, marker: str, task_id: str | None = None) -> list[int]:
-        """Live pids whose command line holds `marker` (and whose cwd holds `task_id`) under the work dir."""
+        """Live pids whose command line holds `marker` under the work dir, and (given `task_id`) whose cwd is
+        that task's (a broker in its task dir, an executor of its own) or holds the task's directory (a
+        shared executor's sandbox)."""
         found = []
         root = str(self.workdir)
         for entry in os.listdir("/proc"):
@@ -157,7 +159,7 @@ class FaultCluster:
             cmdline, state, cwd = info
             if state == "Z" or marker not in cmdline or not cwd.startswith(root):
                 continue
-            if task_id is None or task_id in cwd:
+            if task_id is None or task_id in cwd or os.path.isdir(os.path.join(cwd, task_id)):
                 found.append(int(entry))
         return found
 

@@ -61,14 +61,26 @@ def cluster(
 
 
 def test_kill_9_an_executor(cluster: FaultCluster, zk: KazooClient) -> None:
+    """With a shared executor, every broker it ran goes with it (Mesos ends the container) and each one
+    comes back as a new task."""
     task = cluster.task_of(0)
     (executor,) = cluster.executor_pids(task)
+    brokers = cluster.api.brokers()
+    executor_id = brokers[0]["task"]["executorId"]
+    hosted = {i: b["task"]["id"] for i, b in brokers.items()
+              if b.get("task") and b["task"]["executorId"] == executor_id}
+    assert 0 in hosted
     kill(executor)
     wait_gone(executor)
-    wait_until(lambda: cluster.api.brokers()[0].get("task", {}).get("id") != task, timeout=120,
-               message="broker 0 relaunched as a new task")
+
+    def all_relaunched() -> bool:
+        now = cluster.api.brokers()
+        return all(now[i].get("task", {}).get("id") not in (None, old) for i, old in hosted.items())
+
+    wait_until(all_relaunched, timeout=120, message=f"brokers {sorted(hosted)} relaunched as new tasks")
     cluster.wait_invariant(zk)
-    assert not cluster.broker_pids(task), "the old broker did not outlive its executor"
+    for old in hosted.values():
+        assert not cluster.broker_pids(old), "no broker outlived its executor"
 
 
 def test_kill_9_a_broker(cluster: FaultCluster, zk: KazooClient) -> None:
