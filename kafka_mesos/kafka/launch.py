@@ -34,7 +34,7 @@ class LaunchSpec:
     bind_address: str | None = None
     """Address the listener binds to; ``None`` binds all interfaces."""
     log_dirs: str | None = None
-    """Explicit ``log.dirs``; when ``None`` it is ``<volume_path or sandbox>/kafka-logs``."""
+    """Explicit ``log.dirs``; when ``None`` it is ``<volume_path or the task directory>/kafka-logs``."""
     volume_path: str | None = None
     dist_archive: str = ""
     """File name of the Kafka archive fetched into the sandbox, e.g. ``kafka_2.13-3.7.0.tgz``."""
