@@ -4,7 +4,8 @@
 
 Each measure runs the real scheduler (`python -m kafka_mesos scheduler`, file store, embedded local Mesos)
 as a subprocess on loopback, and a floor in the same run:
-- API `broker list` (all brokers, GET, keep-alive client) p50/p99. Floors, both bare aiohttp servers
+- API `broker list` (all brokers, GET, keep-alive client) p50/p99; also with one broker changed (an
+  untimed `broker update`) before each GET. Floors, both bare aiohttp servers
   answering the very same list: `web.json_response` of the parsed list (serialising on every request,
   what the project did before its rendered-JSON cache), and the same bytes kept encoded (`web.Response`,
   the transfer alone: the least any aiohttp server pays for 2.7 MB).
@@ -107,6 +108,29 @@ def latencies(url: str, path: str, requests: int) -> list[float]:
     return sorted(samples[3:])  # the first requests warm caches up
 
 
+def latencies_after_changes(url: str, path: str, requests: int, brokers: int) -> list[float]:
+    """Like `latencies`, but before each timed GET one broker is changed (an untimed `broker update`):
+    the list is then made again from the cached texts of the 9,999 others and one fresh render."""
+    parts = urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=120)
+    samples = []
+    try:
+        for n in range(requests + 3):
+            connection.request("GET", f"/api/broker/update?broker={(n * 7919) % brokers}&mem={300 + n}")
+            changed = connection.getresponse()
+            assert changed.status == 200, changed.read()
+            changed.read()
+            began = time.perf_counter()
+            connection.request("GET", path)
+            response = connection.getresponse()
+            body = response.read()
+            samples.append(time.perf_counter() - began)
+            assert response.status == 200 and f'"mem": {300 + n}'.encode() in body
+    finally:
+        connection.close()
+    return sorted(samples[3:])
+
+
 def p(samples: list[float], q: float) -> float:
     return samples[min(len(samples) - 1, int(q * len(samples)))] * 1000
 
@@ -144,6 +168,7 @@ def measure_list_and_rss(base: Path, brokers: int, requests: int) -> dict[str, A
     server = scheduler(base / "list", state)
     try:
         project = latencies(server.url, "/api/broker/list", requests)
+        changed = latencies_after_changes(server.url, "/api/broker/list", requests, brokers)
         project_rss = rss_mb(server.popen.pid)
         parts = urlsplit(server.url)
         connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=120)
@@ -163,7 +188,8 @@ def measure_list_and_rss(base: Path, brokers: int, requests: int) -> dict[str, A
     finally:
         floor_server.stop()
     return {"brokers": len(json.loads(listing)["brokers"]), "bytes": len(listing), "project": project,
-            "floor": floor, "transfer": transfer, "project_rss": project_rss, "floor_rss": floor_rss}
+            "floor": floor, "transfer": transfer, "changed": changed, "project_rss": project_rss,
+            "floor_rss": floor_rss}
 
 
 def health(url: str) -> dict[str, Any]:
@@ -209,10 +235,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="scheduler-scale-") as temp:
         base = Path(temp)
         result = measure_list_and_rss(base, args.brokers, args.requests)
-        proj, floor, transfer = result["project"], result["floor"], result["transfer"]
+        proj, floor, transfer, changed = (result["project"], result["floor"], result["transfer"],
+                                          result["changed"])
         print(f"broker list, {result['brokers']} brokers ({result['bytes'] / 1e6:.1f} MB JSON), "
               f"{args.requests} GETs:")
         print(f"  project p50 {p(proj, 0.5):.1f} ms  p99 {p(proj, 0.99):.1f} ms")
+        print(f"  project, one broker changed before each GET  p50 {p(changed, 0.5):.1f} ms  "
+              f"p99 {p(changed, 0.99):.1f} ms")
         print(f"  floor, json_response per request  p50 {p(floor, 0.5):.1f} ms  "
               f"p99 {p(floor, 0.99):.1f} ms   ratio p99 {p(proj, 0.99) / p(floor, 0.99):.2f}")
         print(f"  floor, the bytes kept encoded     p50 {p(transfer, 0.5):.1f} ms  "

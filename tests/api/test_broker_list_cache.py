@@ -7,7 +7,7 @@ the selected brokers. Each test changes the state the way the scheduler or the A
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -18,7 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from kafka_mesos.api.app import build_app
-from kafka_mesos.api.broker_json import BrokerJsonCache, BrokerListCache, encode_answer
+from kafka_mesos.api.broker_json import BrokerListCache, BrokerTexts, encode_answer
 from kafka_mesos.api.brokers import BrokerService
 from kafka_mesos.api.control import IdleControl
 from kafka_mesos.api.params import Params
@@ -172,9 +172,9 @@ async def test_a_held_broker_changed_in_place_is_not_served_stale(
     await assert_fresh(service, cluster)
     held = cluster.snapshot()[0]
     held.task = None
-    held.cpus = 1  # equal to 1.0, yet rendered differently
+    held.cpus = 2.5
     assert await listed(service) == fresh(cluster, T0)
-    assert b'"cpus": 1,' in await listed(service)
+    assert b'"cpus": 2.5,' in await listed(service)
 
 
 class ForeignWrites(FileStore):
@@ -293,20 +293,40 @@ def test_the_render_changes_with_now_only_across_the_switch_time(broker: Broker,
 
 @given(brokers(), times, times)
 def test_the_cache_serves_what_a_fresh_render_gives_at_any_time(broker: Broker, a: float, b: float) -> None:
-    cache = BrokerJsonCache()
+    cache = BrokerTexts()
     for now in (a, b, a):
-        rendered = cache.render({0: broker}, [0], now)
-        assert rendered.texts == [json.dumps(broker_to_api_json(broker, now)).encode()]
-        assert rendered.since <= now < rendered.until
+        cache.sync({0: broker}, now)
+        assert cache.texts([0]) == [json.dumps(broker_to_api_json(broker, now)).encode()]
 
 
-def test_a_new_broker_object_is_rendered_again() -> None:
-    cache = BrokerJsonCache()
-    first = Broker(id=0, task=Task("t", "a", "e", "h"))
-    cache.render({0: first}, [0], T0)
-    second = replace(first, task=None)
-    assert cache.render({0: second}, [0], T0).texts == [json.dumps(broker_to_api_json(second, T0)).encode()]
-    assert cache.renders == 2
+def test_only_the_changed_brokers_are_rendered_again() -> None:
+    cache = BrokerTexts()
+    brokers = {i: Broker(id=i, task=Task(f"t{i}", "a", "e", "h")) for i in range(50)}
+
+    def expected(ids: Iterable[int]) -> list[bytes]:
+        return [json.dumps(broker_to_api_json(brokers[i], T0)).encode() for i in ids]
+
+    assert cache.sync(brokers, T0) and cache.renders == 50
+    assert not cache.sync(dict(brokers), T0) and cache.renders == 50
+    brokers[17] = replace(brokers[17], task=None)
+    assert cache.sync(brokers, T0) and cache.renders == 51
+    assert cache.texts(range(50)) == expected(range(50))
+    brokers[8] = replace(brokers[8], cpus=1)  # equal to 1.0, yet rendered "1": a new object is rendered
+    assert cache.sync(brokers, T0) and cache.renders == 52
+    assert cache.texts([8]) == expected([8]) and b'"cpus": 1,' in cache.texts([8])[0]
+    brokers[30].placement_reason = "no offer"  # in place (outside the contract): seen all the same
+    brokers[49].cpus = 2.5
+    assert cache.sync(brokers, T0) and cache.renders == 54
+    assert cache.texts(range(50)) == expected(range(50))
+    del brokers[3]
+    brokers[50] = Broker(id=50)
+    assert cache.sync(brokers, T0) and cache.renders == 55, "only the new broker"
+    assert cache.texts([3, *brokers]) == expected(brokers) and len(cache) == 50
+    del brokers[4]  # a broker removed while others changed, by replace and in place
+    brokers[5] = replace(brokers[5], mem=5)
+    brokers[6].heap = 6
+    assert cache.sync(brokers, T0) and cache.renders == 57
+    assert cache.texts(brokers) == expected(brokers)
 
 
 def test_a_list_is_kept_per_expression_and_only_while_its_brokers_are_the_same() -> None:
