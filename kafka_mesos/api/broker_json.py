@@ -28,7 +28,7 @@ import json
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from itertools import accumulate, chain, compress, repeat
-from operator import is_not
+from operator import attrgetter, is_not
 from typing import Any
 
 from kafka_mesos.core.model import Broker, broker_to_api_json, display_state_switch_time
@@ -54,6 +54,10 @@ class _Entry:
 
     def flipped(self, now: float) -> bool:
         return self.switch is not None and (now < self.switch) != self.before_switch
+
+
+_text = attrgetter("text")
+_CHUNK = 2048  # field values compared at a time: a change is located within its chunk only
 
 
 def _field_values(members: Iterable[Broker]) -> Iterable[Any]:
@@ -108,18 +112,21 @@ class BrokerTexts:
     def texts(self, ids: Iterable[int]) -> list[bytes]:
         """The texts of `ids` (known brokers only), as of the last sync."""
         entries = self._entries
-        return [entries[i].text for i in ids if i in entries]
+        return list(map(_text, map(entries.__getitem__, filter(entries.__contains__, ids))))
 
     def _stale(self, members: list[Broker], now: float) -> set[int]:
         """Indexes of the brokers (same ids, same order as last time) that are another object, have a
         reassigned field, or read differently at `now`. Each check is one pass at C speed; list equality
-        compares by identity first, so only a mismatch costs more (then located by identity)."""
+        compares by identity first, so only a chunk with a mismatch costs more (located by identity)."""
         stale = set(compress(range(len(members)), map(is_not, self._members, members)))
         fields = list(_field_values(members))
         if len(fields) != len(self._fields):  # an attribute added or removed: `sync` lays out again
             return set(range(len(members)))
-        if fields != self._fields:
-            stale.update(compress(self._owners, map(is_not, self._fields, fields)))
+        kept, owners = self._fields, self._owners
+        for start in range(0, len(fields), _CHUNK):  # list `!=` is fast; locating a change is not
+            end = start + _CHUNK
+            if fields[start:end] != kept[start:end]:
+                stale.update(compress(owners[start:end], map(is_not, kept[start:end], fields[start:end])))
         stale.update(index for index, entry in self._timed.items() if entry.flipped(now))
         return stale
 
