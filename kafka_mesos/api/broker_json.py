@@ -90,15 +90,15 @@ class BrokerTexts:
             self._resync(brokers, ids, members, now)
             return True
         stale = self._stale(members, now)
+        if stale is None or any(len(vars(members[i])) != self._counts[i] for i in stale):
+            self._resync(brokers, ids, members, now)  # an attribute added or removed: lay out again
+            return True
         if not stale:
             return False
         for index in stale:
             broker = members[index]
             values = broker.__dict__.values()
             count = self._counts[index]
-            if len(values) != count:  # an attribute added or removed: lay everything out again
-                self._resync(brokers, ids, members, now)
-                return True
             entry = self._entries[ids[index]] = self._render(broker, now)
             start = self._offsets[index]
             self._fields[start:start + count] = values
@@ -114,14 +114,15 @@ class BrokerTexts:
         entries = self._entries
         return list(map(_text, map(entries.__getitem__, filter(entries.__contains__, ids))))
 
-    def _stale(self, members: list[Broker], now: float) -> set[int]:
+    def _stale(self, members: list[Broker], now: float) -> set[int] | None:
         """Indexes of the brokers (same ids, same order as last time) that are another object, have a
-        reassigned field, or read differently at `now`. Each check is one pass at C speed; list equality
-        compares by identity first, so only a chunk with a mismatch costs more (located by identity)."""
+        reassigned field, or read differently at `now`; None when the field layout itself changed. Each
+        check is one pass at C speed; list equality compares by identity first, so only a chunk with a
+        mismatch costs more (located by identity)."""
         stale = set(compress(range(len(members)), map(is_not, self._members, members)))
         fields = list(_field_values(members))
-        if len(fields) != len(self._fields):  # an attribute added or removed: `sync` lays out again
-            return set(range(len(members)))
+        if len(fields) != len(self._fields):
+            return None
         kept, owners = self._fields, self._owners
         for start in range(0, len(fields), _CHUNK):  # list `!=` is fast; locating a change is not
             end = start + _CHUNK

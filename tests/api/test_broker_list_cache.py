@@ -327,6 +327,13 @@ def test_only_the_changed_brokers_are_rendered_again() -> None:
     brokers[6].heap = 6
     assert cache.sync(brokers, T0) and cache.renders == 57
     assert cache.texts(brokers) == expected(brokers)
+    brokers[10].extra = "not a field"  # type: ignore[attr-defined]  # shifts every value after it
+    brokers[20].mem = 20
+    assert cache.sync(brokers, T0) and cache.renders == 59, "laid out again; 10 and 20 rendered"
+    assert cache.texts(brokers) == expected(brokers)
+    brokers[21].mem = 21
+    assert cache.sync(brokers, T0) and cache.renders == 60
+    assert cache.texts(brokers) == expected(brokers)
 
 
 def test_a_list_is_kept_per_expression_and_only_while_its_brokers_are_the_same() -> None:
