@@ -381,3 +381,38 @@ def test_a_list_is_made_again_when_the_clock_crosses_a_brokers_switch_time() -> 
         text = cache.list_text(brokers, "*", lambda: [0, 1], now)
         assert text == json.dumps([broker_to_api_json(b, now) for b in brokers.values()]).encode()
     assert cache.made == 3, "made at T0, again at T0+60 (switched), again at T0-5 (clock went back)"
+
+
+operations = st.lists(st.tuples(
+    st.sampled_from(["replace", "in-place", "add", "remove", "fail", "clock"]),
+    st.integers(0, 7),  # which broker
+    st.integers(0, 500),  # a value: memory, or seconds for the clock
+    st.booleans(),  # list after this step (else several changes land in one list)
+), max_size=30)
+
+
+@given(operations)
+def test_any_sequence_of_changes_lists_a_fresh_render(steps: list[tuple[str, int, int, bool]]) -> None:
+    cache = BrokerListCache()
+    brokers: dict[int, Broker] = {i: Broker(id=i) for i in range(4)}
+    now = T0
+    for kind, broker_id, value, list_now in steps:
+        broker = brokers.get(broker_id)
+        if kind == "add" and broker is None:
+            brokers[broker_id] = Broker(id=broker_id, mem=value + 1)
+        elif kind == "remove" and broker is not None:
+            del brokers[broker_id]
+        elif kind == "replace" and broker is not None:
+            brokers[broker_id] = replace(broker, mem=value + 1, task=None if value % 2 else running_task(0))
+        elif kind == "in-place" and broker is not None:
+            broker.heap = value + 1
+        elif kind == "fail" and broker is not None:
+            failover = Failover(delay=float(value), failures=1, failure_time=now)
+            brokers[broker_id] = replace(broker, active=True, task=None, failover=failover)
+        elif kind == "clock":
+            now += value - 250
+        if not list_now:
+            continue
+        ids = sorted(brokers)
+        text = cache.list_text(brokers, "*", lambda ids=ids: ids, now)  # type: ignore[misc]
+        assert text == json.dumps([broker_to_api_json(brokers[i], now) for i in ids]).encode()
