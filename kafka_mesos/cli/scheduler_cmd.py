@@ -29,7 +29,7 @@ _HELP: dict[str, str] = {
     "executor-python": "Python interpreter on the agents that runs the executor (default python3)",
     "executor-cpus": "cpus of each executor on top of its broker's (default 0.01)",
     "executor-mem": "memory (MB) of each executor on top of its broker's (default 32)",
-    "executor-scope": "agent (default): one executor per agent runs all its brokers; broker: one executor each",
+    "executor-scope": "agent (default): one executor per agent runs its brokers; broker: one executor each",
     "mesos-content-type": "protobuf (default) or json",
     "reconcile-interval": "periodic explicit reconciliation (default 5m)",
     "reconciliation-timeout": "first wait between reconciliation attempts, doubling (default 5s)",

@@ -16,7 +16,7 @@ def brokers(*ids: int) -> list[Broker]:
 
 async def shared_scheduler(*ids: int):  # type: ignore[no-untyped-def]
     launch = dataclasses.replace(launch_context(), shared_executor=True)
-    scheduler, cluster, caller, journal = make_scheduler(brokers(*ids), launch=launch)
+    scheduler, cluster, _, journal = make_scheduler(brokers(*ids), launch=launch)
     await scheduler.on_subscribed("fw-1", None)
     return scheduler, cluster, journal
 
@@ -64,7 +64,8 @@ async def test_an_executor_whose_brokers_are_all_stopping_gets_no_new_broker() -
     await scheduler.on_event(update_event(first.task_id.value, "TASK_RUNNING", data=b"a1:31000"))
     old = cluster.brokers[1]
     assert old.task is not None
-    cluster.brokers[1] = dataclasses.replace(old, active=False, task=dataclasses.replace(old.task, stopping=True))
+    stopping = dataclasses.replace(old.task, stopping=True)
+    cluster.brokers[1] = dataclasses.replace(old, active=False, task=stopping)
     cluster.brokers[2] = Broker(id=2, cpus=0.5, mem=256, heap=128, active=True)
     await scheduler.on_event(offers_event(offer("O2", "S1", "a1")))
     (second,) = launched(journal)[1:]
