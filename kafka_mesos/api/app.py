@@ -115,10 +115,14 @@ async def _json_errors(
 
 
 def _state_error(e: Exception) -> ApiError | None:
-    """A conflicting writer (another scheduler on the same store) → 409, the store down → 503."""
+    """A conflicting writer (another scheduler on the same store) → 409, the store down → 503 (nothing
+    was changed) or 504 (the store went away mid-write: the change may or may not be applied)."""
     if isinstance(e, ConflictError):
         return ApiError(f"conflicting change, try again: {e}", None, status=409)
     if isinstance(e, StoreUnavailable):
+        if e.outcome_unknown:
+            return ApiError(f"storage unavailable, outcome unknown (check before retrying): {e}", None,
+                            status=504)
         return ApiError(f"storage unavailable: {e}", None, status=503)
     return None
 

@@ -106,6 +106,18 @@ async def test_store_failures_become_503_and_409(api: Api, monkeypatch: pytest.M
     assert dict(api.brokers) == {}
 
 
+async def test_an_unknown_write_outcome_is_504_not_503(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    """503 promises nothing was changed; when the store went away mid-write the client must check first."""
+
+    async def went_away(writes: object) -> object:
+        raise StoreUnavailable("ZooKeeper connection lost during a write", outcome_unknown=True)
+
+    monkeypatch.setattr(api.cluster.store, "put_brokers", went_away)
+    status, answer = await api.post("/api/broker/add", broker="0")
+    assert (status, answer["code"]) == (504, 504)
+    assert "outcome unknown" in answer["error"] and "connection lost" in answer["error"]
+
+
 async def test_error_message_is_also_the_reason_phrase_for_old_clients(api: Api) -> None:
     response = await api.client.post("/api/broker/update", data={"broker": "7", "cpus": "1"})
     assert (response.status, response.reason) == (400, "broker 7 not found")
