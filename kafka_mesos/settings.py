@@ -110,19 +110,15 @@ def _check_user_password(name: str, text: str) -> str:
     return text
 
 
-def _check_content_type(name: str, text: str) -> str:
-    if text not in ("protobuf", "json"):
-        raise SettingsError(name, f"{text!r} (expected protobuf or json)")
-    return text
+def _one_of(*choices: str) -> Callable[[str, str], str]:
+    """A parser that accepts exactly one of `choices`."""
 
+    def check(name: str, text: str) -> str:
+        if text not in choices:
+            raise SettingsError(name, f"{text!r} (expected {' or '.join(choices)})")
+        return text
 
-EXECUTOR_SCOPES = ("agent", "broker")
-
-
-def _check_executor_scope(name: str, text: str) -> str:
-    if text not in EXECUTOR_SCOPES:
-        raise SettingsError(name, f"{text!r} (expected agent or broker)")
-    return text
+    return check
 
 
 def _check_name(name: str, text: str) -> str:
@@ -250,8 +246,8 @@ OPTIONS: dict[str, tuple[str, _Parser]] = {
     "executor-python": ("executor_python", _text),
     "executor-cpus": ("executor_cpus", _non_negative_float),
     "executor-mem": ("executor_mem", _non_negative_float),
-    "executor-scope": ("executor_scope", _check_executor_scope),
-    "mesos-content-type": ("mesos_content_type", _check_content_type),
+    "executor-scope": ("executor_scope", _one_of("agent", "broker")),
+    "mesos-content-type": ("mesos_content_type", _one_of("protobuf", "json")),
     "reconcile-interval": ("reconcile_interval", parse_duration),
     "reconciliation-timeout": ("reconciliation_timeout", parse_duration),
     "reconciliation-attempts": ("reconciliation_attempts", _positive_int),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
-LINGER_ENV = "KAFKA_MESOS_EXECUTOR_LINGER_SECONDS"
+from kafka_mesos.kafka.launch import EXECUTOR_LINGER_ENV as LINGER_ENV
 
 
 class ExecutorOptionError(ValueError):

@@ -12,6 +12,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 LAUNCH_SPEC_VERSION = 1
+EXECUTOR_LINGER_ENV = "KAFKA_MESOS_EXECUTOR_LINGER_SECONDS"
+"""Executor environment variable: seconds an idle shared executor waits for another LAUNCH before it exits."""
 
 
 class LaunchSpecError(ValueError):

@@ -29,6 +29,10 @@ log = logging.getLogger(__name__)
 TaskStatus = mpb.TaskStatus
 
 
+def _partition_aware(info: mpb.FrameworkInfo) -> bool:
+    return any(c.type == mpb.FrameworkInfo.Capability.PARTITION_AWARE for c in info.capabilities)
+
+
 class LocalAgent(ExecutorApi):
     def __init__(
         self,
@@ -160,10 +164,7 @@ class LocalAgent(ExecutorApi):
                 run.queued[task.task_id.value] = task
             return
         if run is not None:  # as Mesos: a task for an executor being torn down is dropped, not queued
-            partition_aware = any(
-                c.type == mpb.FrameworkInfo.Capability.PARTITION_AWARE for c in framework_info.capabilities
-            )
-            state = mpb.TASK_DROPPED if partition_aware else mpb.TASK_LOST
+            state = mpb.TASK_DROPPED if _partition_aware(framework_info) else mpb.TASK_LOST
             self._agent_update(run, task.task_id.value, state, TaskStatus.REASON_EXECUTOR_TERMINATED,
                                "Executor terminating")
             return
@@ -291,11 +292,7 @@ class LocalAgent(ExecutorApi):
 
     def _reregistration_timeout(self, run: ExecutorRun) -> None:
         if not run.subscribed and not run.terminating:
-            partition_aware = any(
-                c.type == mpb.FrameworkInfo.Capability.PARTITION_AWARE
-                for c in run.framework_info.capabilities
-            )
-            run.failure_state = mpb.TASK_GONE if partition_aware else mpb.TASK_LOST
+            run.failure_state = mpb.TASK_GONE if _partition_aware(run.framework_info) else mpb.TASK_LOST
             run.failure_reason = TaskStatus.REASON_EXECUTOR_REREGISTRATION_TIMEOUT
             timeout = format_duration(self.config.executor_reregistration_timeout)
             run.failure_message = f"Executor did not reregister within {timeout}"

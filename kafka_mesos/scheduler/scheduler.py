@@ -255,15 +255,14 @@ class Scheduler:
                 executor_id=task_id,
             )
             if shared:
-                executor_id = hosting.get(d.agent_id)
-                if executor_id is None:  # the first broker for this agent starts its executor
+                if d.new_executor:  # matching took this agent's executor resources with this broker
                     executor_id = new_executor_id(self.config.framework_name)
                     info = shared_executor_info(ctx, executor_id, placement)
                     if self._framework_id:  # as the master stores it: later tasks compare equal to it
                         info.framework_id.value = self._framework_id
                     self._shared_executors[executor_id] = info
                     hosting[d.agent_id] = executor_id
-                placement = dataclasses.replace(placement, executor_id=executor_id)
+                placement = dataclasses.replace(placement, executor_id=hosting[d.agent_id])
             placements.append((d, placement))
         reasons = {broker_id: "; ".join(texts) for broker_id, texts in result.reasons.items() if texts}
         return placements, reasons

@@ -12,7 +12,7 @@ from kafka_mesos.core.model import Broker
 from kafka_mesos.core.offers import Offer
 from kafka_mesos.core.ranges import Range
 from kafka_mesos.core.resources import Resources, Taken
-from kafka_mesos.kafka.launch import LaunchSpec
+from kafka_mesos.kafka.launch import EXECUTOR_LINGER_ENV, LaunchSpec
 from kafka_mesos.mesos.pb import mesos_pb2
 
 EXECUTOR_FILE = "kafka-mesos-executor.pyz"
@@ -230,7 +230,7 @@ def shared_executor_info(
     same ExecutorInfo for each task launched onto it: keep it and pass it to :func:`task_info`."""
     variables = [
         mesos_pb2.Environment.Variable(name="MESOS_SYSLOG_TAG", value=f"{ctx.framework_name}-executor"),
-        mesos_pb2.Environment.Variable(name="KAFKA_MESOS_EXECUTOR_LINGER_SECONDS",
+        mesos_pb2.Environment.Variable(name=EXECUTOR_LINGER_ENV,
                                        value=f"{SHARED_EXECUTOR_LINGER_SECONDS:g}"),
     ]
     return mesos_pb2.ExecutorInfo(
