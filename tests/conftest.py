@@ -18,16 +18,25 @@ import sys
 import uuid
 from collections.abc import Generator, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:
+    from kazoo.client import KazooClient
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # `tests.support` importable however pytest was started
     sys.path.insert(0, str(ROOT))
 
 from tests.support import leaks  # noqa: E402
-from tests.support.zookeeper import ZkChroot, ZooKeeperServer, delete_tree, zookeeper_available  # noqa: E402
+from tests.support.zookeeper import (  # noqa: E402
+    ZkChroot,
+    ZooKeeperServer,
+    delete_tree,
+    kazoo_client,
+    zookeeper_available,
+)
 
 LEAK_KINDS = frozenset({"processes", "tasks", "sockets"})
 
@@ -132,23 +141,18 @@ def zk_server_fresh(tmp_path: Path) -> Iterator[ZooKeeperServer]:
 
 
 @pytest.fixture
+def zk(zk_chroot: ZkChroot) -> Iterator[KazooClient]:
+    """A kazoo client on the test's own chroot."""
+    with kazoo_client(zk_chroot.connect_string) as client:
+        yield client
+
+
+@pytest.fixture
 def zk_chroot(zk_server: ZooKeeperServer) -> Iterator[ZkChroot]:
     """A fresh chroot path (created, empty) on the shared server, deleted afterwards."""
-    from kazoo.client import KazooClient
-
     chroot = ZkChroot(zk_server, f"/test-{uuid.uuid4().hex[:12]}")
-    admin = KazooClient(hosts=zk_server.connect_string, timeout=10.0)
-    admin.start(timeout=30.0)
-    try:
+    with kazoo_client(zk_server.connect_string) as admin:
         admin.create(chroot.path)
-    finally:
-        admin.stop()
-        admin.close()
     yield chroot
-    admin = KazooClient(hosts=zk_server.connect_string, timeout=10.0)
-    admin.start(timeout=30.0)
-    try:
+    with kazoo_client(zk_server.connect_string) as admin:
         delete_tree(admin, chroot.path)
-    finally:
-        admin.stop()
-        admin.close()

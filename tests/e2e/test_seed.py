@@ -31,15 +31,6 @@ def standin_dist(tmp_path: Path) -> Path:
     return build_standin_dist(tmp_path / "dist")
 
 
-@pytest.fixture
-def zk(zk_chroot: ZkChroot):  # type: ignore[no-untyped-def]
-    client = KazooClient(hosts=zk_chroot.connect_string, timeout=10.0)
-    client.start(timeout=30.0)
-    yield client
-    client.stop()
-    client.close()
-
-
 def registered_ids(zk: KazooClient) -> set[int]:
     if not zk.exists("/brokers/ids"):
         return set()

@@ -1,13 +1,9 @@
-"""Helpers shared by the executor tests: an unpacked stand-in distribution and kazoo access."""
+"""Helpers shared by the executor tests: an unpacked stand-in distribution."""
 
 from __future__ import annotations
 
 import tarfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-
-from kazoo.client import KazooClient
 
 from tests.support.standin import build_standin_dist
 
@@ -18,14 +14,3 @@ def unpack_standin(sandbox: Path, version: str = "3.7.0") -> Path:
     with tarfile.open(archive) as tgz:
         tgz.extractall(sandbox, filter="tar")
     return sandbox / archive.name[: -len(".tgz")]
-
-
-@contextmanager
-def kazoo(connect: str) -> Iterator[KazooClient]:
-    client = KazooClient(hosts=connect, timeout=10.0)
-    client.start(timeout=30.0)
-    try:
-        yield client
-    finally:
-        client.stop()
-        client.close()

@@ -20,9 +20,9 @@ from kafka_mesos.kafka.config import parse_properties
 from kafka_mesos.kafka.launch import LaunchSpec
 from kafka_mesos.mesos.pb import executor_pb2, mesos_pb2
 from tests.executor.agent_double import AgentDouble
-from tests.executor.standin_helpers import kazoo, unpack_standin
+from tests.executor.standin_helpers import unpack_standin
 from tests.support.ports import free_port, port_is_open, wait_until_async
-from tests.support.zookeeper import ZkChroot
+from tests.support.zookeeper import ZkChroot, kazoo_client
 
 pytestmark = pytest.mark.integration
 
@@ -164,7 +164,7 @@ async def test_running_only_after_registration_then_kill(
 
     status = await running.wait_state("TASK_RUNNING")
     assert status.data == f"127.0.0.1:{spec.port}".encode()
-    with kazoo(spec.zookeeper_connect) as zk:
+    with kazoo_client(spec.zookeeper_connect) as zk:
         registration = json.loads(zk.get("/brokers/ids/1001")[0])
         assert registration["endpoints"] == [f"PLAINTEXT://127.0.0.1:{spec.port}"]
     props = parse_properties((task_dir / "config" / "server.properties").read_text())
@@ -188,7 +188,7 @@ async def test_running_only_after_registration_then_kill(
     killed = await running.wait_state("TASK_KILLED")
     assert "cleanly" in killed.message
     assert await asyncio.wait_for(running.process.wait(), 60) == 0  # exits once TASK_KILLED is acknowledged
-    with kazoo(spec.zookeeper_connect) as zk:
+    with kazoo_client(spec.zookeeper_connect) as zk:
         assert zk.exists("/brokers/ids/1001") is None
     assert process_gone(pid)
     assert running.states() == ["TASK_STARTING", "TASK_RUNNING", "TASK_KILLED"]
@@ -218,7 +218,7 @@ async def test_stale_registration_never_reports_running(
     executor_factory: StartExecutor, zk_chroot: ZkChroot
 ) -> None:
     spec = make_spec(zk_chroot)
-    with kazoo(spec.zookeeper_connect) as zk:
+    with kazoo_client(spec.zookeeper_connect) as zk:
         zk.create("/brokers/ids/1001", b'{"host":"old","port":1,"version":5,"timestamp":"1"}', makepath=True)
     running = await executor_factory()
     await running.agent.launch(make_task(spec))
@@ -285,7 +285,7 @@ async def test_sigterm_stops_the_broker_and_reports_killed(
     assert "cleanly" in killed.message
     assert await asyncio.wait_for(running.process.wait(), 60) == 0
     assert process_gone(pid)
-    with kazoo(spec.zookeeper_connect) as zk:
+    with kazoo_client(spec.zookeeper_connect) as zk:
         assert zk.exists("/brokers/ids/1001") is None
 
 

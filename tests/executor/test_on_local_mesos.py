@@ -24,12 +24,11 @@ from kafka_mesos.localmesos.executor_run import ExecutorRun
 from kafka_mesos.mesos import codec
 from kafka_mesos.mesos.pb import mesos_pb2 as mpb
 from kafka_mesos.mesos.pb import scheduler_pb2 as spb
-from tests.executor.standin_helpers import kazoo
 from tests.executor.test_executor_e2e import process_gone
 from tests.localmesos.client import RawFramework, framework_info
 from tests.support.ports import wait_until_async
 from tests.support.standin import build_standin_dist, standin_top_dir
-from tests.support.zookeeper import ZkChroot
+from tests.support.zookeeper import ZkChroot, kazoo_client
 
 pytestmark = pytest.mark.integration
 
@@ -98,7 +97,7 @@ async def test_one_broker_through_the_local_mesos(
             assert (await framework.acknowledge(starting)).status == 202
             running = await framework.wait_update("kafka-7-task", mpb.TASK_RUNNING, deadline=60)
             assert running.data == f"{offer.hostname}:{port}".encode()
-            with kazoo(zk_chroot.connect_string) as zk:
+            with kazoo_client(zk_chroot.connect_string) as zk:
                 assert zk.exists("/brokers/ids/7") is not None
             assert (await framework.acknowledge(running)).status == 202
 
@@ -120,7 +119,7 @@ async def test_one_broker_through_the_local_mesos(
             killed = await framework.wait_update("kafka-7-task", mpb.TASK_KILLED, deadline=60)
             assert killed.source == mpb.TaskStatus.SOURCE_EXECUTOR
             assert (await framework.acknowledge(killed)).status == 202
-            with kazoo(zk_chroot.connect_string) as zk:
+            with kazoo_client(zk_chroot.connect_string) as zk:
                 assert zk.exists("/brokers/ids/7") is None
             # the executor exits by itself once TASK_KILLED is acknowledged, with status 0
             failure = await framework.wait_for(lambda e: e.type == spb.Event.FAILURE, after=mark, deadline=60)
@@ -231,7 +230,7 @@ async def test_brokers_sharing_one_executor(mesos: LocalMesos, zk_chroot: ZkChro
             assert the_run() is run and run.process is not None
             sandbox, executor_pid = run.directory, run.process.pid
 
-            with kazoo(zk_chroot.connect_string) as zk:
+            with kazoo_client(zk_chroot.connect_string) as zk:
                 assert {"21", "22"} <= set(zk.get_children("/brokers/ids"))
             for task_id, broker_id, port in ((first, 21, first_port_), (second, 22, second_port)):
                 props = parse_properties((sandbox / task_id / "config" / "server.properties").read_text())
@@ -253,7 +252,7 @@ async def test_brokers_sharing_one_executor(mesos: LocalMesos, zk_chroot: ZkChro
             assert "unknown task_id" in str((await log_answer(task_id="nope", name="server.log"))["error"])
 
             await kill(first)  # only this broker stops
-            with kazoo(zk_chroot.connect_string) as zk:
+            with kazoo_client(zk_chroot.connect_string) as zk:
                 assert zk.exists("/brokers/ids/21") is None and zk.exists("/brokers/ids/22") is not None
             assert process_gone(first_pid) and not process_gone(second_pid)
             assert the_run() is run and not process_gone(executor_pid)

@@ -8,9 +8,9 @@ import signal
 import subprocess
 from pathlib import Path
 
-from tests.executor.standin_helpers import kazoo, unpack_standin
+from tests.executor.standin_helpers import unpack_standin
 from tests.support.ports import free_port, port_is_open, wait_until
-from tests.support.zookeeper import ZkChroot
+from tests.support.zookeeper import ZkChroot, kazoo_client
 
 
 def write_properties(dist: Path, **values: str) -> Path:
@@ -52,7 +52,7 @@ def test_registers_ephemeral_node_and_deregisters_on_sigterm(tmp_path: Path, zk_
     )
     process = start(dist, props)
     try:
-        with kazoo(zk_chroot.connect_string + "/kafka") as zk:
+        with kazoo_client(zk_chroot.connect_string + "/kafka") as zk:
             data, stat = wait_until(lambda: zk.exists("/brokers/ids/7") and zk.get("/brokers/ids/7"), 60)
             registration = json.loads(data)
             assert stat.ephemeralOwner != 0
@@ -76,7 +76,7 @@ def test_registers_ephemeral_node_and_deregisters_on_sigterm(tmp_path: Path, zk_
 
 def test_refuses_an_already_registered_id(tmp_path: Path, zk_chroot: ZkChroot) -> None:
     dist = unpack_standin(tmp_path)
-    with kazoo(zk_chroot.connect_string) as zk:
+    with kazoo_client(zk_chroot.connect_string) as zk:
         zk.create("/brokers/ids/3", b"{}", makepath=True)
     props = write_properties(
         dist,

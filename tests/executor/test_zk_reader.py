@@ -7,9 +7,8 @@ import asyncio
 from kafka_mesos.executor.registration import RegistrationWatch
 from kafka_mesos.executor.zkclient import ZkReader, parse_connect
 from kafka_mesos.kafka.znodes import BrokerRegistration
-from tests.executor.standin_helpers import kazoo
 from tests.support.ports import free_port
-from tests.support.zookeeper import ZkChroot
+from tests.support.zookeeper import ZkChroot, kazoo_client
 
 
 def test_parse_connect() -> None:
@@ -22,7 +21,7 @@ async def test_exists_get_data_and_watch(zk_chroot: ZkChroot) -> None:
     await reader.connect()
     try:
         assert await reader.exists("/brokers/ids/1", watch=True) is None
-        with kazoo(zk_chroot.connect_string) as zk:
+        with kazoo_client(zk_chroot.connect_string) as zk:
             await asyncio.to_thread(zk.create, "/brokers/ids/1", b"hello", makepath=True, ephemeral=True)
             async with asyncio.timeout(20):
                 await reader.changed.wait()  # the watch fired
@@ -38,7 +37,7 @@ async def test_exists_get_data_and_watch(zk_chroot: ZkChroot) -> None:
 async def test_registration_watch_ignores_a_registration_from_before_the_spawn(zk_chroot: ZkChroot) -> None:
     old = BrokerRegistration(host="old", port=1, timestamp_ms=1)
     new = BrokerRegistration(host="new", port=2, timestamp_ms=2)
-    with kazoo(zk_chroot.connect_string) as zk:
+    with kazoo_client(zk_chroot.connect_string) as zk:
         await asyncio.to_thread(zk.create, "/brokers/ids/5", old.to_json(), makepath=True)
         watch = RegistrationWatch(zk_chroot.connect_string, 5)
         try:

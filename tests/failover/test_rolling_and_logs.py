@@ -7,11 +7,11 @@ import threading
 from pathlib import Path
 
 import pytest
-from kazoo.client import KazooClient
 
 from tests.conftest import ZkChroot
 from tests.e2e.harness import SchedulerProcess
 from tests.failover.env import MesosThread, failover_cluster, running
+from tests.support.zookeeper import kazoo_client
 
 pytestmark = pytest.mark.integration
 
@@ -108,9 +108,7 @@ def test_rolling_restart_waits_for_the_isr_in_kafkas_znodes(
     with failover_cluster(tmp_path, zk_chroot.connect_string, standin_dist) as (_, scheduler):
         scheduler.cli("add", "0..1", *SMALL)
         scheduler.cli("start", "0..1", "--timeout", "60s", timeout=120)
-        zk = KazooClient(hosts=zk_chroot.connect_string, timeout=10.0)
-        zk.start(timeout=30)
-        try:
+        with kazoo_client(zk_chroot.connect_string) as zk:
             state_path = "/brokers/topics/orders/partitions/0/state"
             transaction = zk.transaction()
             assignment = {"version": 1, "partitions": {"0": [0, 1]}}
@@ -129,9 +127,6 @@ def test_rolling_restart_waits_for_the_isr_in_kafkas_znodes(
             zk.set(state_path, partition_state([1, 0]))
             done = scheduler.cli("broker", "restart", "0..1", "--timeout", "60s", timeout=120)
             assert "restarted" in done.stdout
-        finally:
-            zk.stop()
-            zk.close()
         scheduler.cli("stop", "0..1", "--timeout", "60s", timeout=120)
 
 

@@ -12,7 +12,7 @@ from kazoo.client import KazooClient
 
 from tests.faults.cluster import FaultCluster, kill, wait_gone
 from tests.support.ports import wait_until
-from tests.support.zookeeper import ZooKeeperServer
+from tests.support.zookeeper import ZooKeeperServer, kazoo_client
 
 pytestmark = [pytest.mark.integration, pytest.mark.allow_leaks("processes")]
 
@@ -22,24 +22,18 @@ IDS = "0..2"
 @pytest.fixture(scope="module")
 def zk_connect(zk_server: ZooKeeperServer) -> Iterator[str]:
     chroot = f"/faults-{id(zk_server) % 100000}-processes"
-    admin = KazooClient(hosts=zk_server.connect_string, timeout=10.0)
-    admin.start(timeout=30)
-    admin.ensure_path(chroot)
-    try:
-        yield zk_server.connect_string + chroot
-    finally:
-        admin.delete(chroot, recursive=True)
-        admin.stop()
-        admin.close()
+    with kazoo_client(zk_server.connect_string) as admin:
+        admin.ensure_path(chroot)
+        try:
+            yield zk_server.connect_string + chroot
+        finally:
+            admin.delete(chroot, recursive=True)
 
 
 @pytest.fixture(scope="module")
 def zk(zk_connect: str) -> Iterator[KazooClient]:
-    client = KazooClient(hosts=zk_connect, timeout=10.0)
-    client.start(timeout=30)
-    yield client
-    client.stop()
-    client.close()
+    with kazoo_client(zk_connect) as client:
+        yield client
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,7 @@ from tests.conftest import ZkChroot
 from tests.faults.cluster import FaultCluster
 from tests.support import leaks
 from tests.support.ports import wait_until
-from tests.support.zookeeper import ZooKeeperServer
+from tests.support.zookeeper import ZooKeeperServer, kazoo_client
 
 pytestmark = [pytest.mark.integration, pytest.mark.allow_leaks("processes")]
 
@@ -58,15 +58,6 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
         yield mount_point
     finally:
         subprocess.run(["umount", "-l", str(mount_point)], check=True)
-
-
-@pytest.fixture
-def zk(zk_chroot: ZkChroot) -> Iterator[KazooClient]:
-    client = KazooClient(hosts=zk_chroot.connect_string, timeout=10.0)
-    client.start(timeout=30)
-    yield client
-    client.stop()
-    client.close()
 
 
 def test_file_store_disk_full(tmp_path: Path, small_disk: Path, zk_chroot: ZkChroot, zk: KazooClient) -> None:
@@ -144,11 +135,8 @@ def leader_nodes(zk: KazooClient) -> set[str]:
 def test_zookeeper_restart_and_session_expiry_during_writes(
     tmp_path: Path, zk_server_fresh: ZooKeeperServer
 ) -> None:
-    admin = KazooClient(hosts=zk_server_fresh.connect_string, timeout=10.0)
-    admin.start(timeout=30)
-    admin.ensure_path("/faults")
-    admin.stop()
-    admin.close()
+    with kazoo_client(zk_server_fresh.connect_string) as admin:
+        admin.ensure_path("/faults")
     connect = zk_server_fresh.connect_string + "/faults"
     zk = KazooClient(hosts=connect, timeout=10.0)
     zk.start(timeout=30)

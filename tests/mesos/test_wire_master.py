@@ -114,11 +114,11 @@ async def wait_for_leader(detector: master.ZooKeeperMasterDetector, previous: st
 
 
 @pytest.mark.integration
-async def test_zookeeper_detector_follows_leader_changes(zk_chroot: Any, zk_admin: Any) -> None:
-    zk_admin.ensure_path("/mesos")
-    zk_admin.create("/mesos/log_replicas", b"")
+async def test_zookeeper_detector_follows_leader_changes(zk_chroot: Any, zk: Any) -> None:
+    zk.ensure_path("/mesos")
+    zk.create("/mesos/log_replicas", b"")
     first = await asyncio.to_thread(
-        zk_admin.create, "/mesos/json.info_", master_info_json("m1", 5050), ephemeral=True, sequence=True
+        zk.create, "/mesos/json.info_", master_info_json("m1", 5050), ephemeral=True, sequence=True
     )
     address = f"zk://{zk_chroot.connect_string}/mesos"
     async with master.ZooKeeperMasterDetector(address) as detector:
@@ -126,29 +126,29 @@ async def test_zookeeper_detector_follows_leader_changes(zk_chroot: Any, zk_admi
         assert detector.master_info is not None and detector.master_info.id == "id-m1"
         # A contender with a higher sequence does not take over.
         second = await asyncio.to_thread(
-            zk_admin.create, "/mesos/json.info_", master_info_json("m2", 5051), ephemeral=True, sequence=True
+            zk.create, "/mesos/json.info_", master_info_json("m2", 5051), ephemeral=True, sequence=True
         )
         assert second > first
         # The leader goes away: the next-lowest becomes leader.
-        await asyncio.to_thread(zk_admin.delete, first)
+        await asyncio.to_thread(zk.delete, first)
         assert await wait_for_leader(detector, "http://m1:5050") == "http://m2:5051"
         # A new node with a lower-looking name is still a later sequence: no change until m2 leaves.
         await asyncio.to_thread(
-            zk_admin.create, "/mesos/json.info_", master_info_json("m3", 5052), ephemeral=True, sequence=True
+            zk.create, "/mesos/json.info_", master_info_json("m3", 5052), ephemeral=True, sequence=True
         )
-        await asyncio.to_thread(zk_admin.delete, second)
+        await asyncio.to_thread(zk.delete, second)
         assert await wait_for_leader(detector, "http://m2:5051") == "http://m3:5052"
 
 
 @pytest.mark.integration
-async def test_zookeeper_detector_waits_for_a_first_leader(zk_chroot: Any, zk_admin: Any) -> None:
+async def test_zookeeper_detector_waits_for_a_first_leader(zk_chroot: Any, zk: Any) -> None:
     address = f"zk://{zk_chroot.connect_string}/mesos"
     async with master.ZooKeeperMasterDetector(address) as detector:
         assert detector.leader is None
         leaders = detector.leaders()
         waiter = asyncio.ensure_future(leaders.__anext__())
         await asyncio.to_thread(
-            zk_admin.create, "/mesos/json.info_", master_info_json("m9", 6000), ephemeral=True, sequence=True
+            zk.create, "/mesos/json.info_", master_info_json("m9", 6000), ephemeral=True, sequence=True
         )
         assert await asyncio.wait_for(waiter, timeout=30) == "http://m9:6000"
         await leaders.aclose()

@@ -18,9 +18,9 @@ from .test_wire_session import FAST, Recorder, finish, framework_info
 pytestmark = pytest.mark.integration
 
 
-async def register(zk_admin: Any, master: FakeMaster) -> str:
+async def register(zk: Any, master: FakeMaster) -> str:
     node: str = await asyncio.to_thread(
-        zk_admin.create,
+        zk.create,
         "/mesos/json.info_",
         master_info_json("127.0.0.1", master.port),
         ephemeral=True,
@@ -30,11 +30,11 @@ async def register(zk_admin: Any, master: FakeMaster) -> str:
     return node
 
 
-async def test_session_follows_leader_change(zk_chroot: Any, zk_admin: Any) -> None:
+async def test_session_follows_leader_change(zk_chroot: Any, zk: Any) -> None:
     first, second = await FakeMaster().start(), await FakeMaster().start()
     try:
-        first_node = await register(zk_admin, first)
-        await register(zk_admin, second)
+        first_node = await register(zk, first)
+        await register(zk, second)
         recorder = Recorder()
         session = SchedulerSession(
             f"zk://{zk_chroot.connect_string}/mesos",
@@ -47,7 +47,7 @@ async def test_session_follows_leader_change(zk_chroot: Any, zk_admin: Any) -> N
         await recorder.wait_for(lambda: session.connected, deadline=30)
         assert session.master_url == first.base_url and not second.subscribes
 
-        await asyncio.to_thread(zk_admin.delete, first_node)
+        await asyncio.to_thread(zk.delete, first_node)
         await recorder.wait_for(lambda: len(second.subscribes) == 1 and session.connected, deadline=30)
         await recorder.wait_for(
             lambda: session.master_url == second.base_url and session.connected, deadline=30

@@ -9,13 +9,12 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
-from kazoo.client import KazooClient
 
 from kafka_mesos.state import ANY, BrokerWrite, ConflictError, StoreCorrupt, StoreUnavailable
 from kafka_mesos.state import zkstore as zkstore_module
 from kafka_mesos.state.zkstore import ZkStore
 from tests.support.ports import wait_until_async
-from tests.support.zookeeper import ZkChroot, ZooKeeperServer, expire_session
+from tests.support.zookeeper import ZkChroot, ZooKeeperServer, expire_session, kazoo_client
 
 pytestmark = pytest.mark.integration
 
@@ -42,24 +41,14 @@ class Crash(Exception):
     pass
 
 
-def raw_client(connect: str) -> KazooClient:
-    client = KazooClient(hosts=connect, timeout=10.0)
-    client.start(timeout=30.0)
-    return client
-
-
 async def test_layout_one_znode_per_broker(store: ZkStore, zk_chroot: ZkChroot) -> None:
     await store.put_brokers([BrokerWrite(i, record(i), None) for i in (0, 1, 2)])
     await store.set_framework_id("fw-1")
-    client = raw_client(zk_chroot.connect_string)
-    try:
+    with kazoo_client(zk_chroot.connect_string) as client:
         assert sorted(client.get_children("/kafka-mesos/brokers"), key=int) == ["0", "1", "2"]
         assert json.loads(client.get("/kafka-mesos/brokers/1")[0]) == {"id": 1}
         assert client.get("/kafka-mesos/framework-id")[0] == b"fw-1"
         assert client.get("/kafka-mesos/schema")[0] == b"1"
-    finally:
-        client.stop()
-        client.close()
 
 
 async def test_versions_and_compare_and_set(store: ZkStore) -> None:
@@ -150,12 +139,8 @@ async def test_a_racing_writer_makes_a_late_chunk_fail_and_the_batch_is_rolled_b
     real_commit_all = store._commit_all
 
     async def someone_creates_broker_39_first(*args: Any) -> Any:
-        client = raw_client(zk_chroot.connect_string)
-        try:
+        with kazoo_client(zk_chroot.connect_string) as client:
             client.create("/kafka-mesos/brokers/39", b'{"id": 39}')
-        finally:
-            client.stop()
-            client.close()
         return await real_commit_all(*args)
 
     monkeypatch.setattr(store, "_commit_all", someone_creates_broker_39_first)
@@ -235,12 +220,8 @@ async def test_a_batch_abandoned_by_a_dead_scheduler_is_rolled_back(
 
 
 async def test_newer_layout_is_refused(zk_chroot: ZkChroot) -> None:
-    client = raw_client(zk_chroot.connect_string)
-    try:
+    with kazoo_client(zk_chroot.connect_string) as client:
         client.create("/kafka-mesos/schema", b"2", makepath=True)
-    finally:
-        client.stop()
-        client.close()
     store = ZkStore(zk_chroot.connect_string, "/kafka-mesos")
     with pytest.raises(StoreCorrupt, match="layout schema 2; this program reads up to 1"):
         await store.open()

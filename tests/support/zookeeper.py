@@ -8,6 +8,8 @@ import socket
 import subprocess
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -231,6 +233,20 @@ class ZkChroot:
     @property
     def connect_string(self) -> str:
         return f"{self.server.connect_string}{self.path}"
+
+
+@contextmanager
+def kazoo_client(connect: str) -> Iterator[KazooClient]:
+    """A started kazoo client on `connect` (``host:port[/chroot]``), stopped and closed afterwards."""
+    from kazoo.client import KazooClient
+
+    client = KazooClient(hosts=connect, timeout=10.0)
+    client.start(timeout=30.0)
+    try:
+        yield client
+    finally:
+        client.stop()
+        client.close()
 
 
 def expire_session(client: KazooClient, server: ZooKeeperServer, timeout: float = 20.0) -> None:

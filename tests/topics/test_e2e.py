@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,15 +20,6 @@ pytestmark = pytest.mark.integration
 
 BROKER_SETTINGS = ("--cpus", "0.01", "--heap", "128", "--mem", "256",
                    "--options", "standin.reassign.partition.ms=400")
-
-
-@pytest.fixture
-def zk(zk_chroot: ZkChroot) -> Iterator[KazooClient]:
-    client = KazooClient(hosts=zk_chroot.connect_string, timeout=10.0)
-    client.start(timeout=30.0)
-    yield client
-    client.stop()
-    client.close()
 
 
 def assignment(zk: KazooClient, topic: str) -> dict[int, list[int]]:

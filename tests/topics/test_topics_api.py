@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -53,15 +53,6 @@ class TopicApi:
         for broker_id in ids:
             self.brokers.start(broker_id, rack)
         await wait_registered(self.zk, set(ids))
-
-
-@pytest.fixture
-def zk(zk_chroot: ZkChroot) -> Iterator[KazooClient]:
-    client = KazooClient(hosts=zk_chroot.connect_string, timeout=10.0)
-    client.start(timeout=30.0)
-    yield client
-    client.stop()
-    client.close()
 
 
 @pytest.fixture

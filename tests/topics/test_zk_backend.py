@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from kazoo.client import KazooClient
 from kazoo.exceptions import UnimplementedError
 
 from kafka_mesos.kafka.topics import ZkTopicBackend
 from kafka_mesos.state.zkbridge import ZkBridge
 from tests.conftest import ZkChroot  # type: ignore[attr-defined]
+from tests.support.zookeeper import kazoo_client
 
 
 class OldServerBridge(ZkBridge):
@@ -37,9 +37,7 @@ async def test_reads_fall_back_to_single_reads_and_writes_are_kafkas(zk_chroot: 
         assert await backend.broker_configs() == {1: {"leader.replication.throttled.rate": "1000"}}
     finally:
         await bridge.stop()
-    client = KazooClient(hosts=zk_chroot.connect_string, timeout=10.0)
-    client.start(timeout=30.0)
-    try:
+    with kazoo_client(zk_chroot.connect_string) as client:
         assert client.get("/brokers/topics/t1")[0] == b'{"version":1,"partitions":{"0":[1,2],"1":[2,1]}}'
         assert client.get("/admin/reassign_partitions")[0] == (
             b'{"version":1,"partitions":[{"topic":"t1","partition":0,"replicas":[2,1]}]}')
@@ -48,6 +46,3 @@ async def test_reads_fall_back_to_single_reads_and_writes_are_kafkas(zk_chroot: 
         changes = sorted(client.get_children("/config/changes"))
         assert [client.get(f"/config/changes/{c}")[0] for c in changes] == [
             b'{"version":2,"entity_path":"brokers/1"}']
-    finally:
-        client.stop()
-        client.close()
