@@ -15,7 +15,7 @@ import aiohttp
 from aiohttp import web
 
 from kafka_mesos.localmesos.cluster import LocalMesos
-from kafka_mesos.mesos import codec
+from kafka_mesos.mesos import calls, codec
 from kafka_mesos.mesos.pb import mesos_pb2 as mpb
 from tests.localmesos.client import Call, Event, RawFramework, framework_info
 from tests.localmesos.conftest import SAMPLE_EXECUTOR, fast_config, launch_call, sample_executor_info
@@ -141,10 +141,7 @@ async def test_shutdown_call_stops_the_executor(framework: RawFramework, mesos: 
     await framework.call(launch_call(offer, "task-s", sample_executor_info("exec-s", framework.content_type)))
     await framework.acknowledge(await framework.wait_update("task-s", mpb.TASK_STARTING))
     await framework.acknowledge(await framework.wait_update("task-s", mpb.TASK_RUNNING))
-    shutdown = Call(type=Call.SHUTDOWN)
-    shutdown.shutdown.executor_id.value = "exec-s"
-    shutdown.shutdown.agent_id.CopyFrom(offer.agent_id)
-    assert (await framework.call(shutdown)).status == 202
+    assert (await framework.call(calls.shutdown("exec-s", offer.agent_id.value))).status == 202
     killed = await framework.wait_update("task-s", mpb.TASK_KILLED)
     assert killed.message == "sample: shutdown"
     await framework.acknowledge(killed)
@@ -357,10 +354,7 @@ async def test_a_task_for_an_executor_being_shut_down_is_lost_not_queued(framewo
     await framework.call(launch_call(offer, "task-a", executor, data=b"ignore-shutdown", refuse_seconds=0.0))
     await framework.acknowledge(await framework.wait_update("task-a", mpb.TASK_STARTING))
     await framework.acknowledge(await framework.wait_update("task-a", mpb.TASK_RUNNING))
-    shutdown = Call(type=Call.SHUTDOWN)
-    shutdown.shutdown.executor_id.value = "exec-busy"
-    shutdown.shutdown.agent_id.CopyFrom(offer.agent_id)
-    assert (await framework.call(shutdown)).status == 202
+    assert (await framework.call(calls.shutdown("exec-busy", offer.agent_id.value))).status == 202
     again = next(o for o in await framework.wait_offers(after=first_offers) if o.agent_id == offer.agent_id)
     assert (await framework.call(launch_call(again, "task-b", executor, port=31001))).status == 202
     lost = await framework.wait_update("task-b", mpb.TASK_LOST)
