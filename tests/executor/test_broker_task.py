@@ -70,7 +70,8 @@ def test_task_ids_that_cannot_name_a_directory_are_refused(tmp_path: Path) -> No
     assert TaskDir.of(tmp_path, "kafka-1-x.y_z").root == tmp_path / "kafka-1-x.y_z"
 
 
-async def test_missing_distribution_fails_the_task(tmp_path: Path) -> None:
+async def run_task(sandbox: Path, task_id: str) -> tuple[BrokerTask, list[mesos_pb2.TaskStatus]]:
+    """Run one broker task of spec() to its end in `sandbox`; the task and the updates it sent."""
     sent: list[mesos_pb2.TaskStatus] = []
 
     async def send(status: mesos_pb2.TaskStatus) -> bytes:
@@ -78,25 +79,21 @@ async def test_missing_distribution_fails_the_task(tmp_path: Path) -> None:
         return b""
 
     task = mesos_pb2.TaskInfo(name="kafka-3", data=spec().to_bytes())
-    task.task_id.value = "kafka-3-x"
-    broker = BrokerTask(task, tmp_path, send)
+    task.task_id.value = task_id
+    broker = BrokerTask(task, sandbox, send)
     await broker.run()
+    return broker, sent
+
+
+async def test_missing_distribution_fails_the_task(tmp_path: Path) -> None:
+    broker, sent = await run_task(tmp_path, "kafka-3-x")
     assert [s.state for s in sent] == [mesos_pb2.TASK_FAILED]
     assert "no extracted Kafka distribution" in sent[0].message
     assert broker.terminal_state == mesos_pb2.TASK_FAILED
 
 
 async def test_a_task_id_that_cannot_name_a_directory_fails_the_task(tmp_path: Path) -> None:
-    sent: list[mesos_pb2.TaskStatus] = []
-
-    async def send(status: mesos_pb2.TaskStatus) -> bytes:
-        sent.append(status)
-        return b""
-
     unpack_standin(tmp_path)
-    task = mesos_pb2.TaskInfo(name="kafka-3", data=spec().to_bytes())
-    task.task_id.value = ".."
-    broker = BrokerTask(task, tmp_path, send)
-    await broker.run()
+    _, sent = await run_task(tmp_path, "..")
     assert [s.state for s in sent] == [mesos_pb2.TASK_FAILED]
     assert "cannot name a directory" in sent[0].message
