@@ -58,10 +58,7 @@ class BrokerService:
         brokers = self.cluster.snapshot()
 
         def select() -> list[int]:
-            parsed = parse_broker_expr(expr, "broker")
-            if parsed.all_existing and not parsed.filters:  # `*`: what `select` gives, without its sets
-                return sorted(brokers)
-            return parsed.select(brokers.values())
+            return parse_broker_expr(expr, "broker").select(brokers.values())
 
         listed = self.rendered.list_text(brokers, expr, select, self.clock())
         return EncodedJson(encode_answer(answer, "brokers", listed))

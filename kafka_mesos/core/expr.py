@@ -30,6 +30,8 @@ class BrokerExpr:
     text: str
 
     def select(self, brokers: Iterable[Broker]) -> list[int]:
+        if self.all_existing and not self.ids and not self.filters:  # plain `*`: no sets needed
+            return sorted(broker.id for broker in brokers)
         by_id = {broker.id: broker for broker in brokers}
         chosen = set(self.ids)
         if self.all_existing:
